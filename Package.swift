@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// envrun — reward environments for RL on language models.
+// Dependencies point one way: envrun -> Server -> Tasks/Rewards -> Verify/Sandbox/RM -> Core.
+import PackageDescription
+
+let package = Package(
+    name: "envrun",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "envrun", targets: ["envrun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        // Sendable value types and the protocols at the seams.
+        .target(name: "EnvrunCore"),
+
+        // System libraries (Debian: libseccomp-dev, libopenblas-dev).
+        .systemLibrary(
+            name: "CSeccomp", pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        // C shim: clone, namespaces, rlimits, seccomp, execve. The only code that calls libseccomp.
+        .target(name: "CEnvrunSandbox", dependencies: ["CSeccomp"]),
+        .target(
+            name: "EnvrunSandbox",
+            dependencies: [
+                "EnvrunCore", "CEnvrunSandbox",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .target(
+            name: "EnvrunVerify",
+            dependencies: ["EnvrunCore", .product(name: "BigInt", package: "BigInt")]),
+        .target(name: "EnvrunRM", dependencies: ["EnvrunCore", "COpenBLAS"]),
+        .target(
+            name: "EnvrunRewards",
+            dependencies: ["EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM"]),
+        .target(name: "EnvrunTasks", dependencies: ["EnvrunCore", "EnvrunRewards"]),
+        .target(name: "EnvrunServer", dependencies: ["EnvrunCore", "EnvrunTasks", "EnvrunRewards"]),
+        .target(name: "EnvrunTesting", dependencies: ["EnvrunCore"]),
+
+        .executableTarget(
+            name: "envrun",
+            dependencies: [
+                "EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM", "EnvrunRewards",
+                "EnvrunTasks", "EnvrunServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .testTarget(name: "EnvrunCoreTests", dependencies: ["EnvrunCore"]),
+        .testTarget(name: "EnvrunSandboxTests", dependencies: ["EnvrunSandbox", "EnvrunTesting"]),
+        .testTarget(name: "EnvrunVerifyTests", dependencies: ["EnvrunVerify"]),
+        .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
+        .testTarget(name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunTesting"]),
+        .testTarget(name: "EnvrunServerTests", dependencies: ["EnvrunServer", "EnvrunTesting"]),
+    ]
+)

@@ -1,0 +1,112 @@
+// The contract between whoever wants code run (rewards, server, CLI) and the sandbox that runs it.
+
+/// How a sandboxed run ended. A program that fails is a *result*, never a thrown error;
+/// `sandboxError` alone means envrun itself failed and must never be confused with the program's fault.
+public enum Verdict: String, Codable, Sendable, CaseIterable {
+    case ok
+    case runtimeError = "runtime_error"
+    case timeLimit = "time_limit"
+    case memoryLimit = "memory_limit"
+    case outputLimit = "output_limit"
+    case compileError = "compile_error"
+    case securityViolation = "security_violation"
+    case sandboxError = "sandbox_error"
+}
+
+/// Which clock a `time_limit` verdict was measured on.
+public enum TimeLimitKind: String, Codable, Sendable {
+    case cpu, wall
+}
+
+/// Resource limits of one run. `nil` fields take the language's defaults from `Sandbox/`.
+public struct ExecLimits: Codable, Sendable, Equatable {
+    public var cpuMs: Int?
+    public var wallMs: Int?
+    public var memoryMB: Int?
+    public var outputBytes: Int?
+    public var processes: Int?
+    public var fileSizeMB: Int?
+
+    public init(
+        cpuMs: Int? = nil, wallMs: Int? = nil, memoryMB: Int? = nil, outputBytes: Int? = nil,
+        processes: Int? = nil, fileSizeMB: Int? = nil
+    ) {
+        self.cpuMs = cpuMs
+        self.wallMs = wallMs
+        self.memoryMB = memoryMB
+        self.outputBytes = outputBytes
+        self.processes = processes
+        self.fileSizeMB = fileSizeMB
+    }
+}
+
+/// One program to run: a language id from `Sandbox/languages`, its source, and optional stdin.
+public struct ExecRequest: Codable, Sendable, Equatable {
+    public var language: String
+    public var source: String
+    public var stdin: String
+    public var limits: ExecLimits
+    /// Extra files written into the fresh work dir before the run (name -> content).
+    public var files: [String: String]
+
+    public init(
+        language: String, source: String, stdin: String = "", limits: ExecLimits = ExecLimits(),
+        files: [String: String] = [:]
+    ) {
+        self.language = language
+        self.source = source
+        self.stdin = stdin
+        self.limits = limits
+        self.files = files
+    }
+}
+
+/// What came back from one run.
+public struct ExecResult: Codable, Sendable, Equatable {
+    public var verdict: Verdict
+    public var timeLimitKind: TimeLimitKind?
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var stdout: String
+    public var stderr: String
+    public var cpuMs: Double
+    public var wallMs: Double
+    public var peakMemoryKb: Int
+    /// True when stdout or stderr was cut at the output cap.
+    public var truncated: Bool
+    /// Human-readable context: the compiler's message, the failing set-up step and errno, ...
+    public var detail: String?
+
+    public init(
+        verdict: Verdict, timeLimitKind: TimeLimitKind? = nil, exitCode: Int32? = nil,
+        signal: Int32? = nil, stdout: String = "", stderr: String = "", cpuMs: Double = 0,
+        wallMs: Double = 0, peakMemoryKb: Int = 0, truncated: Bool = false, detail: String? = nil
+    ) {
+        self.verdict = verdict
+        self.timeLimitKind = timeLimitKind
+        self.exitCode = exitCode
+        self.signal = signal
+        self.stdout = stdout
+        self.stderr = stderr
+        self.cpuMs = cpuMs
+        self.wallMs = wallMs
+        self.peakMemoryKb = peakMemoryKb
+        self.truncated = truncated
+        self.detail = detail
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case verdict, stdout, stderr, truncated, detail, signal
+        case timeLimitKind = "time_limit_kind"
+        case exitCode = "exit_code"
+        case cpuMs = "cpu_ms"
+        case wallMs = "wall_ms"
+        case peakMemoryKb = "peak_memory_kb"
+    }
+}
+
+/// Runs untrusted code. The real implementation is `EnvrunSandbox.SandboxExecutor`;
+/// tests of higher layers may use an in-memory fake.
+public protocol CodeExecutor: Sendable {
+    func run(_ request: ExecRequest) async -> ExecResult
+}

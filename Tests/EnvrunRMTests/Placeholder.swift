@@ -1,0 +1,2 @@
+// Tests of EnvrunRM land with their issue.
+import Testing

@@ -1,0 +1,2 @@
+// Tests of EnvrunSandbox land with their issue.
+import Testing

@@ -1,0 +1,2 @@
+// Tests of EnvrunServer land with their issue.
+import Testing

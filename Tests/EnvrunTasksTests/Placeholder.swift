@@ -1,0 +1,2 @@
+// Tests of EnvrunTasks land with their issue.
+import Testing

@@ -1,0 +1,2 @@
+// Tests of EnvrunVerify land with their issue.
+import Testing

@@ -295,6 +295,9 @@ static int init_main(void *arg) {
         sigaction(s, &sa, NULL);
     }
     umask(0);
+    /* Cold runs: the parent's thread stays blocked in envrun_supervise for the whole run, so if
+     * the parent dies, so does the sandbox. (The warm worker exits on its control socket's EOF.) */
+    if (cfg->with_init && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail(rfd, "pdeathsig");
     if (setsid() < 0) fail(rfd, "setsid");
     for (int i = 0; i < cfg->cgroup_fd_count; i++)
         if (write(cfg->cgroup_fds[i], "0", 1) < 0) fail(rfd, "join-cgroup");

@@ -110,6 +110,18 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         return result
     }
 
+    /// The lease of this executor (its uids are uid_base + 64 * lease + slot).
+    var leaseIndex: Int { lease.index }
+    var leaseDirectory: String { lease.directory }
+
+    /// Host pids of the live warm workers (for leak checks).
+    func warmWorkerPids() async -> [pid_t] {
+        let slots = await pool.drain(count: slotCount)
+        let pids = slots.compactMap { $0.warm?.alive == true ? $0.warm?.pid : nil }
+        for s in slots { await pool.release(s) }
+        return pids
+    }
+
     /// Stops the warm workers, unmounts the slot tmpfs, removes the cgroups, releases the lease.
     public func shutdown() async {
         guard closed.set() else { return }

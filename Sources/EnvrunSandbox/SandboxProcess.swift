@@ -84,13 +84,13 @@ func rlimits(for l: PhaseLimits, addressSpace: Bool) -> envrun_rlimits {
 /// cold runs get a C init as pid 1; the warm worker is pid 1 itself.
 func spawnSandbox(
     argv: [String], slot: Slot, layout: SandboxLayout, limits: envrun_rlimits, program: SeccompProgram,
-    stdio: (Int32, Int32, Int32), keepFd: Int32, withInit: Bool
+    stdio: (Int32, Int32, Int32), keepFd: Int32, withInit: Bool, cgroup: CgroupSlot?
 ) -> (rc: Int32, result: envrun_spawn_result, error: String) {
     let cArgv = CStrings(argv)
     let cEnv = CStrings(layout.environment)
     let cRo = CStrings(layout.readOnlyPaths)
     let cLinks = CStrings(layout.symlinks.flatMap { [$0.0, $0.1] })
-    let cgFds = slot.cgroup?.procsFds ?? []
+    let cgFds = cgroup?.procsFds ?? []
     var result = envrun_spawn_result()
     var err = [CChar](repeating: 0, count: 256)
     let rc: Int32 = cArgv.withArray { argvP in
@@ -217,10 +217,12 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
         out.sandboxError = "pipe: \(String(cString: strerror(errno)))"
         return out
     }
-    let limits = rlimits(for: spec.limits, addressSpace: spec.addressSpaceLimit)
+    var limits = rlimits(for: spec.limits, addressSpace: spec.addressSpaceLimit)
+    // RLIMIT_NPROC counts every process of the uid: a live warm worker of the slot is one.
+    if slot.warm?.alive == true { limits.nproc += 1 }
     var (rc, res, err) = spawnSandbox(
         argv: spec.argv, slot: slot, layout: layout, limits: limits, program: spec.program,
-        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true)
+        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true, cgroup: slot.cgroup)
     pipes.closeChildEnds()
     if rc < 0 {
         pipes.closeAll()

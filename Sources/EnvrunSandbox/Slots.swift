@@ -17,7 +17,9 @@ final class Slot: @unchecked Sendable {
     let dir: String
     let workDir: String
     let tmpDir: String
+    /// Cgroups of cold runs and of the warm worker (kept apart so neither counts the other).
     let cgroup: CgroupSlot?
+    let warmCgroup: CgroupSlot?
     let queue: DispatchQueue
     var warm: WarmWorker?
 
@@ -41,7 +43,9 @@ final class Slot: @unchecked Sendable {
             chown(d, uid, gid)
         }
         cgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)") : nil
+        warmCgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)w") : nil
         cgroup?.killAll()
+        warmCgroup?.killAll()
     }
 
     /// Empties work/ and tmp/ (the job may have filled them or chmod'ed things).
@@ -56,8 +60,10 @@ final class Slot: @unchecked Sendable {
     func close() {
         warm?.stop()
         warm = nil
-        cgroup?.killAll()
-        cgroup?.remove()
+        for cg in [cgroup, warmCgroup] {
+            cg?.killAll()
+            cg?.remove()
+        }
         _ = envrun_umount(dir)
         rmdir(dir)
     }
@@ -94,10 +100,11 @@ final class SlotLease: @unchecked Sendable {
     private static func cleanStale(directory: String, lease: Int) {
         for s in 0..<64 {
             for root in [CgroupSlot.memoryRoot, CgroupSlot.pidsRoot] {
-                let dir = "\(root)/envrun/\(lease)-\(s)"
-                guard access(dir, F_OK) == 0 else { continue }
-                for line in (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n") {
-                    if let p = pid_t(line) { kill(p, SIGKILL) }
+                for dir in ["\(root)/envrun/\(lease)-\(s)", "\(root)/envrun/\(lease)-\(s)w"] {
+                    guard access(dir, F_OK) == 0 else { continue }
+                    for line in (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n") {
+                        if let p = pid_t(line) { kill(p, SIGKILL) }
+                    }
                 }
             }
             let d = "\(directory)/slot\(s)"

@@ -10,11 +10,13 @@ import Glibc
 ///  2. `output_limit`       stdout or stderr passed the cap (the run was killed; output is truncated)
 ///  3. `time_limit` (wall)  the wall clock ran out (the whole tree was killed)
 ///  4. `security_violation` killed by seccomp (SIGSYS)
-///  5. `time_limit` (cpu)   SIGXCPU, or SIGKILL once the CPU time reached RLIMIT_CPU
-///  6. `memory_limit`       the memory cgroup OOM-killed a process, or it failed with one of the
-///                          language's out-of-memory messages (MemoryError, bad_alloc, ...)
-///  7. `runtime_error`      any other non-zero exit or signal
-///  8. `ok`                 exit status 0
+///  5. `time_limit` (cpu)   SIGXCPU
+///  6. `memory_limit`       the memory cgroup OOM-killed a process
+///  7. `time_limit` (cpu)   SIGKILL with the CPU time at (90% of) RLIMIT_CPU (soft = hard kills)
+///  8. `memory_limit`       a non-zero exit with one of the language's out-of-memory messages
+///                          (MemoryError, bad_alloc, "heap out of memory")
+///  9. `runtime_error`      any other non-zero exit or signal
+/// 10. `ok`                 exit status 0
 enum VerdictRules {
     static func result(_ o: RawOutcome, limits: PhaseLimits, language: LanguageDefinition) -> ExecResult {
         var r = ExecResult(verdict: .ok)
@@ -51,13 +53,18 @@ enum VerdictRules {
         if r.signal == SIGSYS {
             r.verdict = .securityViolation
             r.detail = "killed by the seccomp filter (a forbidden system call)"
-        } else if r.signal == SIGXCPU || (r.signal == SIGKILL && o.cpuMs >= cpuLimitMs - 20) {
+        } else if r.signal == SIGXCPU {
             r.verdict = .timeLimit
             r.timeLimitKind = .cpu
             r.detail = "CPU time reached \(Int(cpuLimitMs)) ms"
         } else if o.oomKilled && r.exitCode != 0 {
             r.verdict = .memoryLimit
             r.detail = "the memory cgroup killed the program at \(limits.memoryMB) MB"
+        } else if r.signal == SIGKILL && o.cpuMs >= cpuLimitMs * 0.9 {
+            // RLIMIT_CPU with soft = hard ends in SIGKILL; rusage reads a little under the limit.
+            r.verdict = .timeLimit
+            r.timeLimitKind = .cpu
+            r.detail = "CPU time reached \(Int(cpuLimitMs)) ms"
         } else if r.exitCode != 0, language.memoryErrorPatterns.contains(where: { r.stderr.contains($0) }) {
             r.verdict = .memoryLimit
             r.detail = "out of memory at \(limits.memoryMB) MB"

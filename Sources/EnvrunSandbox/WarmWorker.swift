@@ -38,10 +38,10 @@ final class WarmWorker: @unchecked Sendable {
         // The worker has no limits of its own beyond the sandbox; each job child sets the job's.
         let limits = envrun_rlimits(cpu_sec: -1, as_bytes: -1, fsize_bytes: -1, nofile: -1, nproc: -1,
                                     stack_bytes: -1, core_bytes: 0)
-        slot.cgroup?.prepare(memoryBytes: 512 * 1_048_576, pids: 64)
+        slot.warmCgroup?.prepare(memoryBytes: 512 * 1_048_576, pids: 64)
         var (rc, res, err) = spawnSandbox(
             argv: ["/usr/bin/python3", "-E", "-s", "-c", source], slot: slot, layout: layout, limits: limits,
-            program: program, stdio: (devnull, devnull, devnull), keepFd: sp[1], withInit: false)
+            program: program, stdio: (devnull, devnull, devnull), keepFd: sp[1], withInit: false, cgroup: slot.warmCgroup)
         if rc != 0 {
             close(sp[0])
             if rc == 1 {
@@ -65,7 +65,7 @@ final class WarmWorker: @unchecked Sendable {
     func run(_ spec: PhaseSpec, file: String, slot: Slot) -> RawOutcome {
         var out = RawOutcome()
         jobs += 1
-        let cg = slot.cgroup
+        let cg = slot.warmCgroup
         cg?.prepare(memoryBytes: (spec.limits.memoryMB + spec.cgroupExtraMB) * 1_048_576,
                     pids: spec.limits.processes + 1)
         let oomBefore = cg?.oomKills() ?? 0

@@ -20,6 +20,7 @@
 #include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -340,7 +341,23 @@ static int init_main(void *arg) {
     return 0;
 }
 
+/* The child shares our memory descriptor until it execs, and "dumpable" is a property of the
+ * memory descriptor: the child's setresuid clears it, its user-namespace step sets it again. Two
+ * spawns at once would race on that flag, so spawns are serialised (the section lasts only until
+ * the job has exec'd, ~1 ms), and the flag is restored for the parent afterwards. */
+static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen);
+
 int envrun_spawn(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen) {
+    pthread_mutex_lock(&spawn_lock);
+    int rc = spawn_locked(cfg, out, err, errlen);
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    pthread_mutex_unlock(&spawn_lock);
+    return rc;
+}
+
+static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen) {
     out->pid = -1;
     out->pidfd = -1;
     out->report_fd = -1;

@@ -21,7 +21,10 @@ public struct AnswerExtractor: Sendable {
         }
         if let phrase = AnswerExtractor.afterAnswerPhrase(response) { return phrase }
         let trimmed = response.trimmingSpaces
-        if !trimmed.isEmpty, trimmed.count <= options.shortAnswerLength, !trimmed.contains("\n") { return trimmed }
+        if !trimmed.isEmpty, trimmed.count <= options.shortAnswerLength, !trimmed.contains("\n"),
+            AnswerExtractor.plainWords(in: trimmed) <= 3 {
+            return trimmed
+        }
         if options.lastNumberFallback, let n = AnswerExtractor.lastNumber(in: response) { return n }
         return nil
     }
@@ -103,6 +106,23 @@ public struct AnswerExtractor: Sendable {
         if t.hasPrefix("\\(") && t.hasSuffix("\\)") { t = String(t.dropFirst(2).dropLast(2)) }
         if t.hasPrefix("\\[") && t.hasSuffix("\\]") { t = String(t.dropFirst(2).dropLast(2)) }
         return t.trimmingSpaces.nonEmpty
+    }
+
+    /// Runs of 3+ letters not introduced by a backslash: prose rather than an answer when there are many.
+    static func plainWords(in s: String) -> Int {
+        var count = 0, run = 0
+        var escaped = false
+        for c in s.unicodeScalars {
+            if c.properties.isAlphabetic {
+                run += 1
+                continue
+            }
+            if run >= 3 && !escaped { count += 1 }
+            escaped = c == "\\"
+            run = 0
+        }
+        if run >= 3 && !escaped { count += 1 }
+        return count
     }
 
     /// The last number in the text (`-1,234.5`, `3/4`).

@@ -123,11 +123,27 @@ struct Lexer {
     private mutating func lexNumber() {
         var intPart = ""
         while Lexer.isDigit(peek()) { intPart.unicodeScalars.append(s[i]); i += 1 }
+        // Digits of a base above ten: `2A_{16}`.
+        var j = i
+        while j < s.count, Lexer.isLetter(s[j]) || Lexer.isDigit(s[j]) { j += 1 }
+        if j > i, j < s.count, s[j] == "_", !intPart.isEmpty {
+            out.append(.command("based:" + intPart + String(String.UnicodeScalarView(s[i..<j]))))
+            i = j
+            return
+        }
         // Thousands separators: `1,234,567` at top level, `10\,000` anywhere; the first group has 1-3 digits.
         var sawSeparator = false
         while (1...3).contains(intPart.count) || intPart.count > 3 && sawSeparator {
             let sepLen: Int
-            if peek() == ",", depth == 0 { sepLen = 1 } else if peek() == "\\", peek(1) == "," { sepLen = 2 } else { break }
+            if peek() == ",", depth == 0 {
+                sepLen = 1
+            } else if peek() == "\\", peek(1) == "," {
+                sepLen = 2
+            } else if peek() == "{", peek(1) == ",", peek(2) == "}" {
+                sepLen = 3
+            } else {
+                break
+            }
             var j = i + sepLen
             var digits = 0
             while j < s.count, Lexer.isDigit(s[j]) { digits += 1; j += 1 }

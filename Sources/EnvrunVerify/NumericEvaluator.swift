@@ -10,7 +10,6 @@ struct NumericEvaluator {
     mutating func eval(_ e: Expr) throws(VerifyFailure) -> Complex? {
         try budget.charge()
         guard let v = try evalNode(e), v.isFinite else { return nil }
-        scale = max(scale, v.magnitude)
         return v
     }
 
@@ -30,6 +29,8 @@ struct NumericEvaluator {
             var acc = Complex(0)
             for x in xs {
                 guard let v = try eval(x) else { return nil }
+                // Cancellation in a sum loses precision relative to the largest term.
+                scale = max(scale, v.magnitude)
                 acc = acc + v
             }
             return acc
@@ -61,6 +62,7 @@ struct NumericEvaluator {
     private mutating func function(_ f: Expr.Function, _ args: [Expr]) throws(VerifyFailure) -> Complex? {
         guard let z = try eval(args[0]) else { return nil }
         let real = z.im == 0 ? z.re : nil
+        if [.sin, .cos, .tan, .cot, .sec, .csc].contains(f) { scale = max(scale, z.magnitude) }
         switch f {
         case .sqrt: return Complex.sqrt(z)
         case .root:

@@ -127,6 +127,15 @@ extension Parser {
         case "emptyset": return try node(.set([]))
         default:
             if let f = Parser.functionNames[c] { return try parseFunction(f) }
+            if c.hasPrefix("based:") {
+                let digits = String(c.dropFirst(6))
+                try expect("_")
+                let sub = try readSubscript()
+                guard let b = Int(sub), b >= 2, b <= 36, Int(digits, radix: b) != nil || digits.count > 12 else {
+                    throw .parse("'\(digits)' is not a number in base '\(sub)'")
+                }
+                return try node(.based(digits: digits, base: b))
+            }
             if c.hasPrefix("begin:") {
                 let env = String(c.dropFirst(6))
                 guard Parser.matrixEnvironments.contains(env) else { throw .parse("unsupported environment '\(env)'") }

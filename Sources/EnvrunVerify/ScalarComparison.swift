@@ -28,6 +28,9 @@ struct ScalarComparer {
 
     /// Relative tolerance of the numeric comparison of symbolic expressions.
     static let relTolerance = 1e-9
+    /// A decimal answer against a value that is not exactly rational must agree to about double precision:
+    /// `0.5` vs `\sin(\pi/6)` holds, `2.718281828` vs `e` does not (unless `floatTolerance` says so).
+    static let decimalTolerance = 1e-13
 
     /// Random points for the variables: exact rationals between about 0.6 and 4.
     func points(for vars: [String], count: Int, seed: UInt64) -> [[String: Rational]] {
@@ -74,7 +77,9 @@ struct ScalarComparer {
     }
 
     func same(_ sa: Sample, _ sb: Sample, tolerance: Double?) -> Bool {
-        if let x = sa.exact, let y = sb.exact, tolerance == nil { return x == y }
+        if let x = sa.exact, let y = sb.exact, tolerance == nil || tolerance == ScalarComparer.decimalTolerance {
+            return x == y
+        }
         return close(sa.numeric, sb.numeric, scale: max(sa.scale, sb.scale), tolerance: tolerance)
     }
 
@@ -82,7 +87,7 @@ struct ScalarComparer {
         if let sa = a.infinitySign ?? nil, let sb = b.infinitySign ?? nil { return sa == sb ? .yes : .no }
         if a.containsInfinity || b.containsInfinity { return a == b ? .yes : .no }
         let decimals = a.containsDecimal || b.containsDecimal
-        let tolerance = decimals ? options.floatTolerance : nil
+        let tolerance = decimals ? (options.floatTolerance ?? ScalarComparer.decimalTolerance) : nil
         let vars = Array(a.freeVariables.union(b.freeVariables)).sorted()
         let envs = vars.isEmpty ? [[:]] : points(for: vars, count: 8, seed: 0x5EED)
         var valid = 0

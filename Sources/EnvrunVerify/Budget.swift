@@ -14,9 +14,9 @@ public struct VerifyLimits: Codable, Sendable, Equatable {
     /// Largest n for which n! is evaluated exactly.
     public var maxFactorial: Int = 3_000
     /// Largest size (bits) of any exact intermediate number.
-    public var maxBits: Int = 40_000
+    public var maxBits: Int = 20_000
     /// Total work units for one call (tokens, nodes, evaluations; big-number operations cost by size).
-    public var maxWork: Int = 2_000_000
+    public var maxWork: Int = 1_000_000
     public init() {}
 }
 
@@ -41,10 +41,12 @@ final class Budget {
         if used > limits.maxWork { throw .limit("work budget of \(limits.maxWork) units exhausted") }
     }
 
-    /// Charges for a big-number operation on operands of the given sizes (bits): cost grows with size.
+    /// Charges for a big-number operation (multiplication, division, gcd) on operands of the given total size
+    /// in bits. Those cost about the square of the size, and so does the charge.
     @inline(__always)
     func chargeBits(_ bits: Int) throws(VerifyFailure) {
         if bits > limits.maxBits { throw .limit("number larger than \(limits.maxBits) bits") }
-        try charge(1 + bits / 64)
+        let words = bits / 64
+        try charge(1 + words + words * words / 8)
     }
 }

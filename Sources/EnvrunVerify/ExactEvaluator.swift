@@ -146,7 +146,9 @@ struct ExactEvaluator {
             if n >= 2 {
                 for k in 2...n {
                     acc *= BigInt(k)
-                    try budget.charge(1 + acc.magnitude.bitWidth / 256)
+                    // A big number times a small one: linear in its size.
+                    try budget.charge(1 + acc.magnitude.bitWidth / 512)
+                    if acc.magnitude.bitWidth > budget.limits.maxBits { throw .limit("factorial too large") }
                 }
             }
             return .value(CRational(Rational(acc)))
@@ -164,6 +166,7 @@ struct ExactEvaluator {
                 for j in 1...m {
                     acc = acc * BigInt(n - m + j) / BigInt(j)
                     try budget.charge(1 + acc.magnitude.bitWidth / 256)
+                    if acc.magnitude.bitWidth > budget.limits.maxBits { throw .limit("binomial too large") }
                 }
             }
             return .value(CRational(Rational(acc)))

@@ -16,7 +16,7 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
     /// Use every `\boxed{}` of the response as one set answer instead of the last one.
     public var allBoxes: Bool = false
     /// A response with no answer marker is taken whole when it is one line at most this long.
-    public var shortAnswerLength: Int = 120
+    public var shortAnswerLength: Int = 2_000
     /// Hard limits on the work of one call.
     public var limits: VerifyLimits = VerifyLimits()
     public init() {}

@@ -9,6 +9,8 @@ struct Rational: Hashable, Sendable, CustomStringConvertible {
     static let one = Rational(1)
 
     init(_ n: Int) { num = BigInt(n); den = 1 }
+    /// Already in lowest terms with a positive denominator.
+    private init(reduced n: BigInt, _ d: BigInt) { num = n; den = d }
     init(_ n: BigInt) { num = n; den = 1 }
 
     /// `den` must be non-zero.
@@ -50,9 +52,12 @@ struct Rational: Hashable, Sendable, CustomStringConvertible {
 
     /// Integer power; the caller bounds the exponent. nil for 0^negative.
     func power(_ e: Int) -> Rational? {
-        if e >= 0 { return Rational(num.power(e), den.power(e)) }
+        // Powers of coprime numbers stay coprime: no gcd needed.
+        if e >= 0 { return Rational(reduced: num.power(e), den.power(e)) }
         if isZero { return nil }
-        return Rational(den.power(-e), num.power(-e))
+        var n = den.power(-e), d = num.power(-e)
+        if d.sign == .minus { n.negate(); d.negate() }
+        return Rational(reduced: n, d)
     }
 
     /// The exact k-th root when it is rational (k ≥ 2; negative only for odd k), else nil.

@@ -77,16 +77,45 @@ enum AnswerParser {
         }
     }
 
-    /// The raw answer with spacing and sizing commands removed, for a last-resort text comparison.
+    /// The raw answer with spacing, `$`, `\left`/`\right` and `d`/`t` of `\dfrac`/`\tfrac` removed, for a
+    /// last-resort text comparison. One pass over the bytes.
     static func normalizeForComparison(_ s: String) -> String {
-        var t = s
-        for junk in ["\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\ ", "$", "\\displaystyle"] {
-            t = t.replacingAll(junk, with: "")
+        var out: [UInt8] = []
+        let u = Array(s.utf8)
+        out.reserveCapacity(u.count)
+        var i = 0
+        func at(_ k: Int, _ w: String) -> Bool {
+            var j = k
+            for b in w.utf8 {
+                guard j < u.count, u[j] == b else { return false }
+                j += 1
+            }
+            return true
         }
-        t = t.replacingAll("\\dfrac", with: "\\frac").replacingAll("\\tfrac", with: "\\frac")
-        t = String(t.unicodeScalars.filter { !$0.properties.isWhitespace }.map(Character.init))
-        while t.hasSuffix(".") { t.removeLast() }
-        return t
+        while i < u.count {
+            let c = u[i]
+            if c == 0x20 || c == 0x0A || c == 0x09 || c == 0x0D || c == UInt8(ascii: "$") { i += 1; continue }
+            if c == UInt8(ascii: "\\"), i + 1 < u.count {
+                let n = u[i + 1]
+                if n == UInt8(ascii: "!") || n == UInt8(ascii: ",") || n == UInt8(ascii: ";") || n == UInt8(ascii: ":")
+                    || n == 0x20 {
+                    i += 2
+                    continue
+                }
+                if at(i + 1, "left") { i += 5; continue }
+                if at(i + 1, "right") { i += 6; continue }
+                if at(i + 1, "displaystyle") { i += 13; continue }
+                if at(i + 1, "dfrac") || at(i + 1, "tfrac") {
+                    out += Array("\\frac".utf8)
+                    i += 6
+                    continue
+                }
+            }
+            out.append(c)
+            i += 1
+        }
+        while out.last == UInt8(ascii: ".") { out.removeLast() }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -141,6 +141,11 @@ struct Lexer {
                 sepLen = 2
             } else if peek() == "{", peek(1) == ",", peek(2) == "}" {
                 sepLen = 3
+            } else if peek() == ",", peek(1) == "\\", peek(2) == "!" {
+                // `10,\!080` and `11,\! 111`
+                var k = i + 3
+                while k < s.count, s[k] == " " { k += 1 }
+                sepLen = k - i
             } else {
                 break
             }

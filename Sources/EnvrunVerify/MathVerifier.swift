@@ -95,7 +95,9 @@ public struct MathVerifier: Sendable {
         guard let predText = extractor.extract(from: pred) else {
             return result(false, .unparseable, nil, nil, "no answer found in the prediction")
         }
-        let sameText = AnswerParser.normalizeForComparison(goldText) == AnswerParser.normalizeForComparison(predText)
+        var sameText: Bool {
+            AnswerParser.normalizeForComparison(goldText) == AnswerParser.normalizeForComparison(predText)
+        }
         let g: Expr
         do {
             g = try AnswerParser.parse(goldText, budget: budget)

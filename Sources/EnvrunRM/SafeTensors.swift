@@ -99,7 +99,7 @@ public struct SafeTensors: Sendable {
         var out = [Float](repeating: 0, count: info.count)
         let start = bytes.startIndex + dataStart + info.begin
         out.withUnsafeMutableBytes { dst in
-            bytes.copyBytes(to: dst, from: start..<(start + info.end - info.begin))
+            _ = bytes.copyBytes(to: dst, from: start..<(start + info.end - info.begin))
         }
         // safetensors is little-endian, as is every platform Swift runs on here.
         return out

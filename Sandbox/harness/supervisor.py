@@ -1,0 +1,262 @@
+"""The supervisor T: entry point of the assert-test harness, bundled last (see README.md).
+
+Reads only the program, forks U, then reads the tests, rewrites every `assert` so it records pass/fail and
+continues, runs set-up and tests here with the program's names bound to proxies, and prints one verdict line
+`ENVRUN-JUDGE <nonce> <json>` on its own stdout, which U never holds."""
+import ast, builtins, importlib, json, keyword, os, signal, socket, sys, threading, time, traceback
+
+VERDICT_PREFIX = "ENVRUN-JUDGE"
+# Standard modules the program imported are visible to the tests (as in a concatenated script), as T's own copy.
+SHARED_MODULES = frozenset(
+    "array bisect calendar cmath collections copy datetime decimal fractions functools hashlib heapq itertools "
+    "json math numbers operator random re statistics string struct sys textwrap typing unicodedata".split())
+
+
+class Asserts(ast.NodeTransformer):
+    """Rewrites `assert test` into a try that calls _envrun_record(index, ok, error, has_left, left)."""
+
+    def __init__(self, source):
+        self.source, self.items = source, []
+
+    def visit_Assert(self, node):
+        index = len(self.items)
+        self.items.append(ast.get_source_segment(self.source, node) or "assert (line %d)" % node.lineno)
+        test = node.test
+        body, has_left = [], False
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+            body.append(ast.Assign([ast.Name("_envrun_left", ast.Store())], test.left))
+            test = ast.Compare(ast.Name("_envrun_left", ast.Load()), test.ops, test.comparators)
+            has_left = True
+        body.append(ast.Assign([ast.Name("_envrun_ok", ast.Store())],
+                               ast.Call(ast.Name("bool", ast.Load()), [test], [])))
+
+        def record(ok, err, left):
+            return ast.Expr(ast.Call(ast.Name("_envrun_record", ast.Load()),
+                                     [ast.Constant(index), ok, err, ast.Constant(has_left), left], []))
+
+        handlers = [
+            ast.ExceptHandler(ast.Name("_envrun_Deadline", ast.Load()), None, [ast.Raise()]),
+            ast.ExceptHandler(ast.Name("BaseException", ast.Load()), "_envrun_error",
+                              [record(ast.Constant(False), ast.Name("_envrun_error", ast.Load()),
+                                      ast.Constant(None))]),
+        ]
+        left = ast.Name("_envrun_left", ast.Load()) if has_left else ast.Constant(None)
+        orelse = [record(ast.Name("_envrun_ok", ast.Load()), ast.Constant(None), left)]
+        return ast.copy_location(ast.Try(body, handlers, orelse, []), node)
+
+
+def describe(exc):
+    if isinstance(exc, (ProgramGone, ProgramError)):
+        return clip(str(exc))
+    return clip("%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__)
+
+
+class Tally:
+    """One entry per assert statement: passed when it ran at least once and never failed."""
+
+    def __init__(self, items):
+        self.items, self.state, self.first = items, [None] * len(items), None
+
+    def record(self, index, ok, error, has_left, left):
+        if ok:
+            if self.state[index] is None:
+                self.state[index] = True
+            return
+        self.state[index] = False
+        if self.first is None:
+            why = describe(error) if error is not None else "AssertionError"
+            if error is None and has_left:
+                why += " (left side was %s)" % clip(repr(left), 300)
+            self.first = "failed: %s\n  -> %s" % (clip(self.items[index], 300), why)
+
+    def crash(self, where, exc):
+        if self.first is None:
+            self.first = "failed: %s\n  -> %s" % (clip(where, 300), describe(exc))
+
+    @property
+    def passed(self):
+        return sum(1 for s in self.state if s is True)
+
+
+def build_namespace(prog, names, tally, entry):
+    """The tests' globals: the program's top-level callables as proxies. A program name that shadows a builtin
+    is bound only when it is the declared entry point, so the program cannot replace `abs` or `sorted` for
+    the tests."""
+    ns = {"__name__": "__envrun_tests__", "__builtins__": builtins, "_envrun_record": tally.record,
+          "_envrun_Deadline": Deadline}
+    for name, kind, module in names:
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__") \
+                or name.startswith("_envrun") or (hasattr(builtins, name) and name != entry):
+            continue
+        if kind == "module":
+            if module in SHARED_MODULES:
+                ns[name] = importlib.import_module(module)
+        else:
+            ns[name] = RemoteCallable(prog, name)
+    return ns
+
+
+def run_statements(tree, source, filename, ns, tally):
+    for stmt in tree.body:
+        code = compile(ast.Module([stmt], []), filename, "exec")
+        try:
+            exec(code, ns)
+        except Deadline:
+            raise
+        except BaseException as e:
+            tally.crash(ast.get_source_segment(source, stmt) or filename, e)
+
+
+def run_tests(prog, names, spec, tree, tally):
+    entry = spec.get("entry_point")
+    ns = build_namespace(prog, names, tally, entry)
+    setup = spec.get("setup") or ""
+    if setup.strip():
+        run_statements(ast.parse(setup, "<setup>"), setup, "<setup>", ns, tally)
+    run_statements(tree, spec["tests"], "<tests>", ns, tally)
+    defines_check = any(isinstance(s, ast.FunctionDef) and s.name == "check" for s in tree.body)
+    calls_check = any(isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                      and isinstance(s.value.func, ast.Name) and s.value.func.id == "check" for s in tree.body)
+    if entry and defines_check and not calls_check:
+        try:
+            ns["check"](RemoteCallable(prog, entry))
+        except Deadline:
+            raise
+        except BaseException as e:
+            tally.crash("check(%s)" % entry, e)
+
+
+class Drain(threading.Thread):
+    """Keeps the first OUTPUT_CAP bytes U writes to its stdout/stderr, for feedback."""
+
+    def __init__(self, fd):
+        super().__init__(daemon=True)
+        self.fd, self.buf, self.total = fd, bytearray(), 0
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                b = os.read(self.fd, 65536)
+            except OSError:
+                return
+            if not b:
+                return
+            self.total += len(b)
+            if len(self.buf) < OUTPUT_CAP:
+                self.buf += b[:OUTPUT_CAP - len(self.buf)]
+
+    def text(self):
+        s = bytes(self.buf).decode("utf-8", "replace")
+        return s + ("…[%d bytes in all]" % self.total if self.total > len(self.buf) else "")
+
+
+def harden():
+    """T refuses to run unless U cannot read its memory or its stdin through /proc."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    # Imports done by the tests must not find modules U could write (the work dir, /tmp).
+    here = {os.getcwd(), os.path.dirname(os.path.abspath(sys.argv[0] or "."))}
+    sys.path[:] = [p for p in sys.path if p and os.path.isabs(p) and p not in here and not p.startswith("/tmp")]
+
+
+def judge(pid, sock, output, spec, start):
+    tests = spec["tests"]
+    rewriter = Asserts(tests)
+    tree = ast.fix_missing_locations(rewriter.visit(ast.parse(tests, "<tests>")))
+    if not rewriter.items:
+        return {"status": "harness_error", "detail": "the tests contain no assert statement"}
+    if spec.get("setup"):
+        ast.parse(spec["setup"], "<setup>")
+    tally = Tally(rewriter.items)
+    cpu_limit = None
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
+        cpu_limit = None if soft == resource.RLIM_INFINITY else soft
+    except (ImportError, OSError):
+        pass
+    deadline = start + spec["budget_ms"] / 1000.0
+    prog = Program(pid, sock, deadline, cpu_limit)
+
+    def alarm(signum, frame):
+        raise Deadline()
+
+    signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic() + 0.05))
+    names = prog.hello()
+    saved = sys.stdout, sys.stderr
+    try:
+        if names is not None:
+            sys.stdout = sys.stderr = open(os.devnull, "w")
+            run_tests(prog, names, spec, tree, tally)
+    except Deadline:
+        prog.timed_out()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = saved
+    prog.stop("the tests finished")
+    time.sleep(0)  # let the drain thread see EOF
+    verdict, kind, text = prog.event or ("ok", None, None)
+    parts = [p for p in (tally.first, text) if p]
+    if prog.event is not None and output.buf:
+        parts.append("program output:\n" + clip(output.text(), 600))
+    return {"status": "ok", "passed": tally.passed, "total": len(tally.items), "verdict": verdict,
+            "time_limit_kind": kind, "feedback": clip("\n".join(parts), 2000) if parts else None}
+
+
+def main():
+    nonce, result, pid = None, None, None
+    try:
+        harden()
+        if read_exact_fd(0, len(MAGIC)) != MAGIC:
+            raise ValueError("stdin does not start with the harness header")
+        program = read_frame_fd(0)
+        sock_t, sock_u = socket.socketpair()
+        out_r, out_w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock_t.close()
+                os.close(out_r)
+                run_untrusted(program, sock_u.detach(), out_w)
+            finally:
+                os._exit(1)
+        start = time.monotonic()
+        sock_u.close()
+        os.close(out_w)
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
+        output = Drain(out_r)
+        spec = json.loads(read_frame_fd(0))  # only now: U's memory never held the tests or the nonce
+        nonce = spec["nonce"]
+        if type(nonce) is not str or not nonce.isalnum():
+            raise ValueError("bad nonce")
+        result = judge(pid, sock_t, output, spec, start)
+    except BaseException:
+        detail = traceback.format_exc()
+        sys.stderr.write(detail)
+        result = {"status": "harness_error", "detail": clip(detail, 2000)}
+        if pid:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+    if nonce is not None:
+        line = ("%s %s %s\n" % (VERDICT_PREFIX, nonce, json.dumps(result))).encode("utf-8")
+        while line:
+            line = line[os.write(1, line):]
+    os._exit(0)
+
+
+main()

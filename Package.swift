@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "EnvrunVerifyTests", dependencies: ["EnvrunVerify"]),
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
         .testTarget(
-            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunTesting"]),
+            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunVerify", "EnvrunTesting"]),
         .testTarget(name: "EnvrunServerTests", dependencies: ["EnvrunServer", "EnvrunTesting"]),
     ]
 )

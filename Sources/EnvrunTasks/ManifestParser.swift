@@ -42,6 +42,10 @@ public enum ManifestParser {
         guard name.range(of: "^[a-z0-9][a-z0-9._-]*$", options: .regularExpression) != nil else {
             throw top.error("name", "must be lower-case letters, digits, '.', '_' or '-' (got \"\(name)\")")
         }
+        let version = try top.requiredString("version")
+        let description = try top.requiredString("description")
+        let license = try top.requiredString("license")
+        let source = try top.requiredString("source")
         let tasksFile = try top.requiredString("tasks")
         guard tasksFile.hasSuffix(".jsonl") || tasksFile.hasSuffix(".jsonl.gz"), !tasksFile.contains("..") else {
             throw top.error("tasks", "must name a .jsonl or .jsonl.gz file inside the pack (got \"\(tasksFile)\")")
@@ -53,10 +57,8 @@ public enum ManifestParser {
         guard let rewardFields = try top.child("reward") else { throw top.error("reward", "is required") }
 
         var manifest = PackManifest(
-            name: name, version: try top.requiredString("version"),
-            description: try top.requiredString("description"), license: try top.requiredString("license"),
-            source: try top.requiredString("source"), tasksFile: tasksFile, promptTemplate: template,
-            reward: try reward(rewardFields))
+            name: name, version: version, description: description, license: license, source: source,
+            tasksFile: tasksFile, promptTemplate: template, reward: try reward(rewardFields))
         if let generator = try top.child("generator") {
             manifest.generator = try self.generator(generator)
         }

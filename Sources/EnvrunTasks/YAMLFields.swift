@@ -2,7 +2,7 @@ import EnvrunCore
 import Yams
 
 /// Typed access to one YAML mapping with errors that name the file, the line and the dotted field,
-/// e.g. `pack.yaml:12: reward.mode: must be one of fraction, all_or_nothing (got "half")`.
+/// e.g. field `reward.mode`, message `pack.yaml:12: must be one of fraction, all_or_nothing (got "half")`.
 struct YAMLFields {
     let file: String
     let path: String
@@ -21,7 +21,7 @@ struct YAMLFields {
 
     static func error(file: String, node: Node?, field: String, _ message: String) -> EnvrunError {
         let line = node?.mark.map { ":\($0.line)" } ?? ""
-        return EnvrunError(.invalidInput, "\(file)\(line): \(field): \(message)", field: field)
+        return EnvrunError(.invalidInput, "\(file)\(line): \(message)", field: field)
     }
 
     func fieldName(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }

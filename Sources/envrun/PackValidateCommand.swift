@@ -20,6 +20,8 @@ extension PackCommand {
         @Flag(help: "Skip running reference solutions in the sandbox.") var noRun = false
         @Option(help: "Reference solutions judged at once.") var concurrency: Int = 2
         @Flag(help: "Print every reference solution's result, not only the failures.") var verbose = false
+        @Flag(help: "Fail when a check could not run (no sandbox, no math verifier), not only on problems.")
+        var strict = false
 
         func run() async throws {
             let packs = try options.load(names)
@@ -40,7 +42,7 @@ extension PackCommand {
                 for problem in report.problems.prefix(50) { print("  \(problem)") }
                 if report.problems.count > 50 { print("  ... and \(report.problems.count - 50) more") }
                 for s in report.skipped { print("  skipped: \(s)") }
-                if !report.ok { failed += 1 }
+                if !report.ok || (strict && !report.skipped.isEmpty) { failed += 1 }
             }
             if failed > 0 { throw ExitCode(1) }
         }
@@ -50,6 +52,7 @@ extension PackCommand {
             if r.goldChecked > 0 { parts.append("gold answers parse \(r.goldPassed)/\(r.goldChecked)") }
             if r.referencesRun > 0 { parts.append("references pass \(r.referencesPassed)/\(r.referencesRun)") }
             parts.append(r.ok ? "OK" : "\(r.problems.count) problem\(r.problems.count == 1 ? "" : "s")")
+            if !r.skipped.isEmpty { parts.append("\(r.skipped.count) check\(r.skipped.count == 1 ? "" : "s") skipped") }
             return "\(r.pack): " + parts.joined(separator: ", ")
         }
     }

@@ -69,7 +69,7 @@ struct ManifestTests {
         } catch let error as EnvrunError {
             #expect(error.code == .invalidInput)
             #expect(error.field == field, "\(error)")
-            if let line { #expect(error.message.hasPrefix("p/pack.yaml:\(line): \(field)"), "\(error)") }
+            if let line { #expect(error.message.hasPrefix("p/pack.yaml:\(line): "), "\(error)") }
         } catch {
             Issue.record("unexpected error \(error)")
         }

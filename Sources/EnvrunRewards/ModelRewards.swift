@@ -4,26 +4,29 @@ import Foundation
 /// Loads each scalar RM once, on first use, and remembers a failed load so a missing model answers
 /// status `error` quickly instead of retrying on every request (restart to pick up a fixed model).
 public actor ScalarRMCache {
+    typealias Loaded = Result<any ScalarRewardModel, EnvrunError>
     let factory: ScalarRMFactory?
-    var loaded: [String: Result<any ScalarRewardModel, EnvrunError>] = [:]
+    /// One load per reference, shared by concurrent first callers (models are big: load once).
+    var loads: [String: Task<Loaded, Never>] = [:]
 
     public init(factory: ScalarRMFactory?) { self.factory = factory }
 
     public func model(_ reference: String) async -> Result<any ScalarRewardModel, EnvrunError> {
-        if let known = loaded[reference] { return known }
+        if let load = loads[reference] { return await load.value }
         guard let factory else {
             return .failure(EnvrunError(.unavailable, "no scalar reward model backend is configured", field: "model"))
         }
-        let result: Result<any ScalarRewardModel, EnvrunError>
-        do {
-            result = .success(try await factory(reference))
-        } catch let error as EnvrunError {
-            result = .failure(error)
-        } catch {
-            result = .failure(EnvrunError(.unavailable, "cannot load \(reference): \(error)", field: "model"))
+        let load = Task<Loaded, Never> {
+            do {
+                return .success(try await factory(reference))
+            } catch let error as EnvrunError {
+                return .failure(error)
+            } catch {
+                return .failure(EnvrunError(.unavailable, "cannot load \(reference): \(error)", field: "model"))
+            }
         }
-        loaded[reference] = result
-        return result
+        loads[reference] = load
+        return await load.value
     }
 }
 

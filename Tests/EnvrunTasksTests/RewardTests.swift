@@ -171,3 +171,21 @@ final class OptionsBox: Sendable {
     func set(_ v: VerifyOptions) { value.withLock { $0 = v } }
     func get() -> VerifyOptions? { value.withLock { $0 } }
 }
+
+@Suite("scalar RM cache")
+struct ScalarRMCacheTests {
+    @Test func concurrentFirstCallsLoadOnce() async {
+        let loads = Mutex(0)
+        let cache = ScalarRMCache(factory: { _ in
+            loads.withLock { $0 += 1 }
+            try await Task.sleep(for: .milliseconds(20))
+            return FakeScalarRewardModel()
+        })
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 { group.addTask { _ = await cache.model("head") } }
+        }
+        #expect(loads.withLock { $0 } == 1)
+        _ = await cache.model("other")
+        #expect(loads.withLock { $0 } == 2)
+    }
+}

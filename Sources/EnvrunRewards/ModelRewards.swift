@@ -41,25 +41,36 @@ public struct ScalarRMReward: Rewarder {
     }
 
     public func score(task: TaskSpec, response: String) async -> RewardResult {
-        guard let settings else { return .error("the pack names no reward model", source: .scalarRM) }
+        await score(batch: [(task, response)])[0]
+    }
+
+    /// The whole batch goes through the model in one call (the encoder batches internally).
+    public func score(batch: [(task: TaskSpec, response: String)]) async -> [RewardResult] {
+        func failAll(_ message: String) -> [RewardResult] {
+            Array(repeating: .error(message, source: .scalarRM), count: batch.count)
+        }
+        guard !batch.isEmpty else { return [] }
+        guard let settings else { return failAll("the pack names no reward model") }
         let model: any ScalarRewardModel
         switch await models.model(settings.model) {
         case .success(let m): model = m
-        case .failure(let error): return .error("reward model unavailable: \(error.message)", source: .scalarRM)
+        case .failure(let error): return failAll("reward model unavailable: \(error.message)")
         }
-        let raw: Double
+        let scores: [Double]
         do {
-            let scores = try await model.scores(prompts: [task.prompt], responses: [response])
-            guard scores.count == 1, let s = scores.first, s.isFinite else {
-                return .error("reward model returned \(scores) for one response", source: .scalarRM)
-            }
-            raw = s
+            scores = try await model.scores(prompts: batch.map(\.task.prompt), responses: batch.map(\.response))
         } catch {
-            return .error("reward model failed: \(error)", source: .scalarRM)
+            return failAll("reward model failed: \(error)")
         }
-        let reward = settings.sigmoid ? 1 / (1 + exp(-raw)) : raw
-        return RewardResult(
-            reward: reward, source: .scalarRM, components: ["rm_score": raw], details: ["model": model.name])
+        guard scores.count == batch.count else {
+            return failAll("reward model returned \(scores.count) scores for \(batch.count) responses")
+        }
+        return scores.map { raw in
+            guard raw.isFinite else { return .error("reward model returned \(raw)", source: .scalarRM) }
+            let reward = settings.sigmoid ? 1 / (1 + exp(-raw)) : raw
+            return RewardResult(
+                reward: reward, source: .scalarRM, components: ["rm_score": raw], details: ["model": model.name])
+        }
     }
 }
 

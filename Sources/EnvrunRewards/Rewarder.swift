@@ -6,6 +6,22 @@ import Logging
 /// `RewardResult` with status `error`, a task this source cannot score one with status `not_applicable`.
 public protocol Rewarder: Sendable {
     func score(task: TaskSpec, response: String) async -> RewardResult
+    /// Scores many responses; results are in input order. The default scores them concurrently, one by
+    /// one; a reward model overrides it to run the whole batch through the model at once.
+    func score(batch: [(task: TaskSpec, response: String)]) async -> [RewardResult]
+}
+
+extension Rewarder {
+    public func score(batch: [(task: TaskSpec, response: String)]) async -> [RewardResult] {
+        await withTaskGroup(of: (Int, RewardResult).self) { group in
+            for (i, item) in batch.enumerated() {
+                group.addTask { (i, await self.score(task: item.task, response: item.response)) }
+            }
+            var results = [RewardResult?](repeating: nil, count: batch.count)
+            for await (i, r) in group { results[i] = r }
+            return results.map { $0! }
+        }
+    }
 }
 
 /// Loads a scalar RM from the location a pack names (a head directory, a URL...).

@@ -83,6 +83,37 @@ public struct PackEnvironment: Environment {
         return await entry.rewarder.score(task: task, response: item.response)
     }
 
+    /// Scores a batch, in input order: each item gets its result or its own error (unknown pack or task,
+    /// bad inline task) without failing the others. Items of one pack go to its rewarder together, so a
+    /// reward model sees the whole batch at once.
+    public func score(batch items: [ScoreItem]) async -> [Result<RewardResult, EnvrunError>] {
+        var results = [Result<RewardResult, EnvrunError>?](repeating: nil, count: items.count)
+        var groups: [String: [(index: Int, task: TaskSpec, response: String)]] = [:]
+        for (i, item) in items.enumerated() {
+            do {
+                let entry = try entry(item.pack)
+                groups[item.pack, default: []].append((i, try resolve(item, in: entry.pack), item.response))
+            } catch let error as EnvrunError {
+                results[i] = .failure(error)
+            } catch {
+                results[i] = .failure(EnvrunError(.internal, "\(error)"))
+            }
+        }
+        await withTaskGroup(of: [(Int, RewardResult)].self) { group in
+            for (pack, members) in groups {
+                guard let rewarder = try? entry(pack).rewarder else { continue }
+                group.addTask {
+                    let scored = await rewarder.score(batch: members.map { ($0.task, $0.response) })
+                    return zip(members, scored).map { ($0.index, $1) }
+                }
+            }
+            for await scored in group {
+                for (i, r) in scored { results[i] = .success(r) }
+            }
+        }
+        return results.map { $0! }
+    }
+
     func resolve(_ item: ScoreItem, in pack: TaskPack) throws -> TaskSpec {
         if let inline = item.task {
             guard !inline.prompt.isEmpty || inline.answer != nil || inline.tests != nil || inline.ioCases != nil else {

@@ -2,6 +2,7 @@ import EnvrunCore
 import EnvrunRewards
 import EnvrunTesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import EnvrunTasks
@@ -209,4 +210,49 @@ extension TempDir {
         try manifest(name: name, reward: "  verifier: math").write(to: p.appendingPathComponent("pack.yaml"), atomically: true, encoding: .utf8)
         try #"{"id":"1","prompt":"p","answer":"1"}"#.write(to: p.appendingPathComponent("tasks.jsonl"), atomically: true, encoding: .utf8)
     }
+}
+
+@Suite("PackEnvironment batches")
+struct BatchTests {
+    @Test func batchKeepsOrderAndPerItemErrorsAndBatchesTheRM() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        try dir.pack("open", yaml: manifest(name: "open", reward: "  verifier: scalar_rm\n  model: /m"), tasks: [
+            #"{"id":"a","prompt":"hi"}"#, #"{"id":"b","prompt":"yo"}"#,
+        ])
+        try dir.pack("sums", yaml: manifest(name: "sums", reward: "  verifier: math"), tasks: [#"{"id":"s","prompt":"1+1","answer":"2"}"#])
+        let calls = CallLog()
+        let rm = FakeScalarRewardModel()
+        let deps = RewardDependencies(scalarRMFactory: { _ in CountingRM(inner: rm, calls: calls) }, mathCheck: fakeMathCheck)
+        let env = PackEnvironment(packs: try PackLibrary.load(directory: dir.url), dependencies: deps)
+        let results = await env.score(batch: [
+            ScoreItem(pack: "open", taskID: "a", response: String(repeating: "x", count: 10)),
+            ScoreItem(pack: "sums", taskID: "s", response: "2"),
+            ScoreItem(pack: "nope", taskID: "s", response: "2"),
+            ScoreItem(pack: "open", taskID: "b", response: String(repeating: "x", count: 30)),
+            ScoreItem(pack: "sums", taskID: "zz", response: "2"),
+        ])
+        #expect(try results[0].get().reward == 0.1)
+        #expect(try results[1].get().reward == 1)
+        #expect(throws: EnvrunError.self) { try results[2].get() }
+        #expect(try results[3].get().reward == 0.3)
+        #expect { try results[4].get() } throws: { ($0 as? EnvrunError)?.field == "task_id" }
+        #expect(calls.values == [2])  // both RM items in one model call
+    }
+}
+
+struct CountingRM: ScalarRewardModel {
+    let inner: FakeScalarRewardModel
+    let calls: CallLog
+    var name: String { inner.name }
+    func scores(prompts: [String], responses: [String]) async throws -> [Double] {
+        calls.add(prompts.count)
+        return try await inner.scores(prompts: prompts, responses: responses)
+    }
+}
+
+final class CallLog: Sendable {
+    let log = Mutex<[Int]>([])
+    func add(_ n: Int) { log.withLock { $0.append(n) } }
+    var values: [Int] { log.withLock { $0 } }
 }

@@ -9,8 +9,8 @@ struct PackCommand: AsyncParsableCommand {
         commandName: "pack",
         abstract: "List, show, validate, scaffold and summarise task packs.",
         discussion: """
-            A pack is a folder of Tasks/ with a pack.yaml manifest and tasks as JSONL (.jsonl or .jsonl.gz).
-            The default packs folder is Tasks/ in the current directory or above it, or next to the envrun
+            A pack is a folder of Tasks/ with a pack.yaml manifest and tasks as JSONL (.jsonl or .jsonl.gz). \
+            The default packs folder is Tasks/ in the current directory or above it, or next to the envrun \
             executable; ENVRUN_PACKS or --packs DIR chooses another.
             """,
         subcommands: [List.self, Show.self, Validate.self, New.self, Stats.self]
@@ -81,7 +81,9 @@ struct PackCommand: AsyncParsableCommand {
             }
             print("\n--- task \(shown.id): prompt as the model sees it ---\n\(m.render(prompt: shown.prompt))")
             if let answer = shown.answer { print("--- answer ---\n\(answer)") }
+            if let setup = shown.testSetup { print("--- test setup (runs after the program) ---\n\(setup)") }
             if let tests = shown.tests { print("--- tests ---\n\(tests)") }
+            if let cases = shown.ioCases { print("--- io cases: \(cases.count) ---") }
         }
     }
 

@@ -9,11 +9,12 @@ extension PackCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check packs: schema, unique ids, required fields, gold answers, reference solutions.",
             discussion: """
-                Loading checks the manifest schema (errors name the field and line) and the task file (unique
-                ids, line numbers). Then: every task has what its verifier needs; every gold answer of a math
-                pack parses with the math verifier; every reference solution of a code pack passes its tests
-                in the sandbox (with a progress bar); a generated pack matches its generator; a named reward
-                model exists. Exits non-zero when any problem is found.
+                Loading checks the manifest schema (errors name the field and line) and the task file (unique \
+                ids, line numbers). Then: every task has what its verifier needs; every gold answer of a math \
+                pack parses with the math verifier; every reference solution of a code pack passes its tests \
+                in the sandbox (with a progress bar); a generated pack matches its generator; a named reward \
+                model exists. Exits non-zero when any problem is found (with --strict, also when a check \
+                could not run).
                 """)
         @OptionGroup var options: PackCommand.PacksOption
         @Argument(help: "Packs to validate (default: all).") var names: [String] = []

@@ -26,25 +26,18 @@ public struct MathReward: Rewarder {
             details["verdict"] = result.equivalent ? "correct" : "wrong"
             let reward = result.equivalent ? 1.0 : 0.0
             return RewardResult(reward: reward, components: ["correct": reward], details: details)
-        case .unparseable where result.goldParsed == nil && !goldParses(gold):
-            details["verdict"] = "gold_unparseable"
-            details["error"] = "the gold answer does not parse: \(gold)"
-            return RewardResult(reward: 0, status: .error, details: details)
         case .unparseable:
+            // The response holds no readable answer: the model's fault, a 0 reward.
             details["verdict"] = "no_answer"
             return RewardResult(reward: 0, components: ["correct": 0], details: details)
         case .error:
+            // The gold does not parse, a work limit was hit, or the verifier failed: not the model's fault.
             details["verdict"] = "check_failed"
             details["error"] = result.message ?? "the math verifier failed"
             return RewardResult(reward: 0, status: .error, details: details)
         }
     }
 
-    /// Whether the gold answer parses on its own (used to tell a bad gold from a response without an answer).
-    public func goldParses(_ gold: String) -> Bool {
-        let result = check(gold, "\\boxed{\(gold)}", options)
-        return result.status == .ok && result.equivalent
-    }
 }
 
 /// `exact`: the extracted final answer equals the gold answer after normalising whitespace, a trailing

@@ -134,6 +134,13 @@ struct RewardTests {
         #expect(seen.get()?.floatTolerance == 0.01)
     }
 
+    @Test func aResponseWithoutAnAnswerIsAZeroNotAnError() async {
+        var d = deps()
+        d.mathCheck = { gold, _, _ in VerifyResult(equivalent: false, status: .unparseable, message: "no answer found") }
+        let result = await rewarder(RewardSpec(verifier: .math), d).score(task: mathTask, response: "I don't know")
+        #expect(result.status == .ok && result.reward == 0 && result.details["verdict"] == "no_answer")
+    }
+
     @Test func exactAndRegex() async {
         let task = TaskSpec(id: "e", prompt: "capital?", answer: "Paris")
         let exact = rewarder(RewardSpec(verifier: .exact), deps())

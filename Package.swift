@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Sendable value types and the protocols at the seams.
@@ -25,6 +26,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]),
+        // zlib, for task files stored as .jsonl.gz (Debian: zlib1g-dev).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         // C shim: clone, namespaces, rlimits, seccomp, execve. The only code that calls libseccomp.
         .target(name: "CEnvrunSandbox", dependencies: ["CSeccomp"]),
@@ -41,8 +44,17 @@ let package = Package(
         .target(name: "EnvrunRM", dependencies: ["EnvrunCore", "COpenBLAS"]),
         .target(
             name: "EnvrunRewards",
-            dependencies: ["EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM"]),
-        .target(name: "EnvrunTasks", dependencies: ["EnvrunCore", "EnvrunRewards"]),
+            dependencies: [
+                "EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "EnvrunTasks",
+            dependencies: [
+                "EnvrunCore", "EnvrunRewards", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(name: "EnvrunServer", dependencies: ["EnvrunCore", "EnvrunTasks", "EnvrunRewards"]),
         .target(name: "EnvrunTesting", dependencies: ["EnvrunCore"]),
 
@@ -59,7 +71,8 @@ let package = Package(
         .testTarget(name: "EnvrunSandboxTests", dependencies: ["EnvrunSandbox", "EnvrunTesting"]),
         .testTarget(name: "EnvrunVerifyTests", dependencies: ["EnvrunVerify"]),
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
-        .testTarget(name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunTesting"]),
+        .testTarget(
+            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunVerify", "EnvrunTesting"]),
         .testTarget(name: "EnvrunServerTests", dependencies: ["EnvrunServer", "EnvrunTesting"]),
     ]
 )

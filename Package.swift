@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "EnvrunServer", "EnvrunTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
     ]
 )

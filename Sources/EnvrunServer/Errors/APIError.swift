@@ -24,7 +24,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
-        let body = try JSONIO.encoder.encode(ErrorBody(error: .init(code: code, message: message, field: field)))
+        let body = try JSONIO.errorEncoder.encode(ErrorBody(error: .init(code: code, message: message, field: field)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

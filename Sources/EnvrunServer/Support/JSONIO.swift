@@ -11,6 +11,13 @@ enum JSONIO {
         return encoder
     }()
 
+    /// Error bodies keep a stable key order (code, field, message) for people reading them.
+    static let errorEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return encoder
+    }()
+
     /// Collects the body up to `limit` bytes (413 beyond) and decodes it (400 naming the field on failure).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         let buffer = try await collect(request, limit: limit)

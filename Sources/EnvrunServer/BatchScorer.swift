@@ -23,6 +23,18 @@ public struct BatchScorer: Sendable {
     }
 
     public func score(_ items: [ScoreItem]) async -> [RewardResult] {
+        if let batching = environment as? any BatchScoring, items.count > 1 {
+            let outcomes = await batching.score(batch: items)
+            return zip(items, outcomes).map { item, outcome in
+                let result: RewardResult
+                switch outcome {
+                case .success(let r): result = r.reward.isFinite ? r : .error("the reward source returned a non-finite reward", source: r.source)
+                case .failure(let error): result = Self.errorResult(error)
+                }
+                metrics?.recordReward(pack: item.pack, result)
+                return result
+            }
+        }
         if items.count == 1 || concurrency == 1 {
             var out: [RewardResult] = []
             out.reserveCapacity(items.count)
@@ -57,9 +69,7 @@ public struct BatchScorer: Sendable {
                 result = .error("the reward source returned a non-finite reward", source: result.source)
             }
         } catch let error as EnvrunError {
-            result = .error(error.message)
-            result.details["error_code"] = error.code.name
-            if let field = error.field { result.details["field"] = field }
+            result = Self.errorResult(error)
         } catch {
             logger.error("scoring failed", metadata: ["pack": "\(item.pack)", "error": "\(error)"])
             result = .error("internal error while scoring: \(error)")
@@ -68,4 +78,18 @@ public struct BatchScorer: Sendable {
         metrics?.recordReward(pack: item.pack, result)
         return result
     }
+
+    /// An item's own failure (unknown pack or task, bad inline task) as its result.
+    static func errorResult(_ error: EnvrunError) -> RewardResult {
+        var result = RewardResult.error(error.message)
+        result.details["error_code"] = error.code.name
+        if let field = error.field { result.details["field"] = field }
+        return result
+    }
+}
+
+/// An environment that scores a whole batch at once, so a reward model sees the batch together; each
+/// item still gets its own result or error. `BatchScorer` uses it when the environment offers it.
+public protocol BatchScoring: Sendable {
+    func score(batch items: [ScoreItem]) async -> [Result<RewardResult, EnvrunError>]
 }

@@ -65,3 +65,49 @@ struct ScoreRouteTests {
         }
     }
 }
+
+/// A fake environment that scores batches in one call, to check the server uses that path.
+final class BatchingFake: EnvrunCore.Environment, BatchScoring {
+    let inner = FakeEnvironment()
+    let batches = Counter()
+    func packs() -> [PackInfo] { inner.packs() }
+    func tasks(pack: String, offset: Int, limit: Int) throws -> [TaskSpec] { try inner.tasks(pack: pack, offset: offset, limit: limit) }
+    func score(_ item: ScoreItem) async throws -> RewardResult { try await inner.score(item) }
+    func reset(pack: String, taskID: String) async throws -> StepResult { try await inner.reset(pack: pack, taskID: taskID) }
+    func step(episodeID: String, action: String) async throws -> StepResult { try await inner.step(episodeID: episodeID, action: action) }
+    func score(batch items: [ScoreItem]) async -> [Result<RewardResult, EnvrunError>] {
+        await batches.increment()
+        var out: [Result<RewardResult, EnvrunError>] = []
+        for item in items {
+            do { out.append(.success(try await inner.score(item))) } catch let e as EnvrunError { out.append(.failure(e)) } catch {
+                out.append(.failure(EnvrunError(.internal, "\(error)")))
+            }
+        }
+        return out
+    }
+    actor Counter {
+        var value = 0
+        func increment() { value += 1 }
+    }
+}
+
+@Suite("POST /v1/score with a batch-scoring environment")
+struct BatchScoringRouteTests {
+    @Test("the whole batch goes to the environment in one call; per-item errors still stay per item")
+    func oneCall() async throws {
+        let environment = BatchingFake()
+        try await withApp(environment: environment) { client in
+            let items = [
+                ScoreItem(pack: "fake-math", taskID: "3", response: "9"),
+                ScoreItem(pack: "fake-math", taskID: "nope", response: "9"),
+                ScoreItem(pack: "fake-math", taskID: "2", response: "5"),
+            ]
+            let results = try await client.send(.post, "/v1/score", value: ScoreRequest(items: items))
+                .decoded(ScoreResponse.self).results
+            #expect(results.map(\.status) == [.ok, .error, .ok])
+            #expect(results.map(\.reward) == [1, 0, 0])
+            #expect(results[1].details["field"] == "task_id")
+        }
+        #expect(await environment.batches.value == 1)
+    }
+}

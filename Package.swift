@@ -13,6 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        // Server only: HTTP, metrics, lifecycle, config files, and the bench's HTTP client.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -55,7 +61,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "EnvrunServer", dependencies: ["EnvrunCore", "EnvrunTasks", "EnvrunRewards"]),
+        .target(
+            name: "EnvrunServer",
+            dependencies: [
+                "EnvrunCore", "EnvrunTasks", "EnvrunRewards",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .target(name: "EnvrunTesting", dependencies: ["EnvrunCore"]),
 
         .executableTarget(
@@ -73,6 +90,12 @@ let package = Package(
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
         .testTarget(
             name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunVerify", "EnvrunTesting"]),
-        .testTarget(name: "EnvrunServerTests", dependencies: ["EnvrunServer", "EnvrunTesting"]),
+        .testTarget(
+            name: "EnvrunServerTests",
+            dependencies: [
+                "EnvrunServer", "EnvrunTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
     ]
 )

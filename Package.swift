@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "EnvrunServer",
             dependencies: [
-                "EnvrunCore", "EnvrunTasks", "EnvrunRewards",
+                "EnvrunCore", "EnvrunTasks", "EnvrunRewards", "EnvrunSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

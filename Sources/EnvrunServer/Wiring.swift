@@ -1,4 +1,7 @@
 import EnvrunCore
+import EnvrunRewards
+import EnvrunSandbox
+import EnvrunTasks
 import Foundation
 import Logging
 
@@ -12,10 +15,36 @@ public enum ServerWiring {
         public var languages: [String]?
     }
 
-    /// The packs of `packsDirectory` (default: the shipped `Tasks/`) over the sandbox executor.
+    /// The packs of `packsDirectory` (default: the shipped `Tasks/`) over the sandbox executor. When the
+    /// sandbox cannot start (not root, no `Sandbox/`), the server still serves the rule and model rewards;
+    /// code runs then answer `sandbox_error` with the reason, and a warning says so at start.
     public static func make(packsDirectory: String?, logger: Logger) throws -> Parts {
-        // Wired to `PackEnvironment` and `SandboxExecutor` once the task packs and the sandbox land.
-        throw EnvrunError(.unavailable, "envrun serve needs the task packs and the sandbox, which this build lacks",
-                          field: "packs")
+        let executor: any CodeExecutor
+        var languages: [String]?
+        do {
+            let sandbox = try SandboxExecutor(configuration: .default, logger: logger)
+            languages = sandbox.policy.languages.keys.sorted()
+            executor = sandbox
+        } catch {
+            logger.warning("the sandbox is unavailable; code runs will answer sandbox_error", metadata: ["reason": "\(error)"])
+            executor = UnavailableExecutor(reason: "\(error)")
+        }
+        var dependencies = RewardDependencies.live(logger: logger)
+        if dependencies.codeJudge == nil { dependencies.codeJudge = judge(executor) }
+        let environment = try PackEnvironment(
+            directory: packsDirectory.map { URL(fileURLWithPath: $0) }, dependencies: dependencies, logger: logger)
+        return Parts(environment: environment, executor: executor, languages: languages)
+    }
+
+    static func judge(_ executor: any CodeExecutor) -> (any CodeJudge)? { nil }
+}
+
+/// Stands in when the sandbox cannot start: every run is a `sandbox_error` naming why.
+struct UnavailableExecutor: CodeExecutor {
+    let reason: String
+    func run(_ request: ExecRequest) async -> ExecResult {
+        ExecResult(verdict: .sandboxError, detail: "the sandbox is unavailable: \(reason)")
     }
 }
+
+extension PackEnvironment: BatchScoring {}

@@ -40,20 +40,28 @@ struct EndToEndTests {
             ScoreItem(pack: math.name, taskID: "no-such-task", response: "1"),
         ]
         var expected: [(reward: Double?, status: RewardStatus)] = [(1, .ok), (0, .ok), (nil, .error)]
-        let code = packs.first { $0.verifier == "code_tests" && $0.taskCount > 0 }
-        if let code {
+        var code = packs.first { $0.verifier == "code_tests" && $0.taskCount > 0 }
+        if let pack = code {
             let task = try #require(
-                try await http.getJSON(TasksPage.self, "\(url)/v1/packs/\(code.name)/tasks?limit=20").tasks
+                try await http.getJSON(TasksPage.self, "\(url)/v1/packs/\(pack.name)/tasks?limit=20").tasks
                     .first { $0.reference != nil && $0.entryPoint != nil })
             let entry = task.entryPoint!
-            items += [
-                ScoreItem(pack: code.name, taskID: task.id, response: "```python\n\(task.reference!)\n```"),
-                ScoreItem(pack: code.name, taskID: task.id,
-                          response: "```python\ndef \(entry)(*a, **k):\n    return None\n```"),
-                ScoreItem(pack: code.name, taskID: task.id,
-                          response: "```python\nimport os\nwhile True:\n    os.fork()\n```"),
-            ]
-            expected += [(1, .ok), (0, .ok), (0, .ok)]
+            let reference = ScoreItem(pack: pack.name, taskID: task.id, response: "```python\n\(task.reference!)\n```")
+            // A build without the code judge answers status error saying so: the code half cannot run.
+            let probe = try await http.postJSON(ScoreResponse.self, "\(url)/v1/score", ScoreRequest(items: [reference]))
+            if probe.results.first?.details["error"]?.contains("no code judge") == true {
+                print("end-to-end: the code half is skipped: \(probe.results[0].details["error"]!)")
+                code = nil
+            } else {
+                items += [
+                    reference,
+                    ScoreItem(pack: pack.name, taskID: task.id,
+                              response: "```python\ndef \(entry)(*a, **k):\n    return None\n```"),
+                    ScoreItem(pack: pack.name, taskID: task.id,
+                              response: "```python\nimport os\nwhile True:\n    os.fork()\n```"),
+                ]
+                expected += [(1, .ok), (0, .ok), (0, .ok)]
+            }
         } else {
             Issue.record("no code_tests pack is served: the code half of the mixed batch did not run")
         }
@@ -77,7 +85,15 @@ struct EndToEndTests {
             request.memoryLimitMB = -1
             return try await http.postJSON(RunCodeResponse.self, "\(url)/run_code", request)
         }
+        let ping = try await http.execute(HTTPClientRequest(url: "\(url)/v1/ping"), timeout: .seconds(10))
+        #expect(String(buffer: try await ping.body.collect(upTo: 1024)) == #""pong""#)
         let ok = try await run("print('hello')")
+        if ok.status == "SandboxError", ok.message.contains("unavailable") {
+            // A build or machine without the sandbox: the answer must still be SandboxError's shape.
+            print("end-to-end: /run_code checks skipped: \(ok.message)")
+            #expect(ok.runResult?.status == "Error")
+            return
+        }
         #expect(ok.status == "Success")
         #expect(ok.runResult?.stdout == "hello\n")
         let failing = try await run("raise SystemExit(3)")
@@ -89,8 +105,6 @@ struct EndToEndTests {
         let hostile = try await run("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)\nprint('escaped')")
         #expect(hostile.status == "Failed")
         #expect(hostile.runResult?.stdout?.contains("escaped") != true)
-        let ping = try await http.execute(HTTPClientRequest(url: "\(url)/v1/ping"), timeout: .seconds(10))
-        #expect(String(buffer: try await ping.body.collect(upTo: 1024)) == #""pong""#)
     }
 
     func getReward(_ url: String, _ http: HTTPClient) async throws {

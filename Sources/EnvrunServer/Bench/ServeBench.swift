@@ -39,6 +39,8 @@ public enum ServeBench {
         public var batchSize: Int
         public var meanReward: Double
         public var inProcess: Figures
+        /// In-process plus the JSON decoding of the request and encoding of the answer (no HTTP).
+        public var withJSON: Figures
         public var http: Figures
         /// HTTP time per request over in-process time per request (median round throughputs).
         public var ratio: Double { inProcess.requestsPerSecond / http.requestsPerSecond }
@@ -99,12 +101,19 @@ public enum ServeBench {
         let agree = local.map(\.reward) == remote.results.map(\.reward) && local.map(\.status) == remote.results.map(\.status)
         let meanReward = local.map(\.reward).reduce(0, +) / Double(max(1, local.count))
 
-        var inRounds: [Sample] = [], httpRounds: [Sample] = []
+        let bodyData = bodies.map { Data(buffer: $0) }
+        var inRounds: [Sample] = [], jsonRounds: [Sample] = [], httpRounds: [Sample] = []
         for round in 1...max(1, options.rounds) {
             progress("\(workload.name): round \(round)/\(options.rounds) in-process…")
             inRounds.append(try await timed(clients: options.clients, seconds: options.seconds,
                                             count: workload.batches.count) { i in
                 _ = await scorer.score(workload.batches[i])
+            })
+            progress("\(workload.name): round \(round)/\(options.rounds) in-process with JSON…")
+            jsonRounds.append(try await timed(clients: options.clients, seconds: options.seconds,
+                                              count: workload.batches.count) { i in
+                let request = try JSONDecoder().decode(ScoreRequest.self, from: bodyData[i])
+                _ = RewardJSON.encode(await scorer.score(request.items))
             })
             progress("\(workload.name): round \(round)/\(options.rounds) over HTTP…")
             httpRounds.append(try await timed(clients: options.clients, seconds: options.seconds,
@@ -113,7 +122,8 @@ public enum ServeBench {
             })
         }
         return Row(workload: workload.name, batchSize: batchSize, meanReward: meanReward,
-                   inProcess: figures(inRounds, batchSize: batchSize), http: figures(httpRounds, batchSize: batchSize),
+                   inProcess: figures(inRounds, batchSize: batchSize),
+                   withJSON: figures(jsonRounds, batchSize: batchSize), http: figures(httpRounds, batchSize: batchSize),
                    agree: agree)
     }
 
@@ -181,17 +191,19 @@ public enum ServeBench {
         func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
         var out = "envrun bench serve — \(options.clients) clients, \(options.rounds) rounds of \(f(options.seconds)) s, "
         out += "loopback HTTP/1.1 keep-alive (median round throughput; p50/p99 over all rounds)\n"
-        out += "workload         batch  mean-reward  in-process req/s  items/s   p50 ms  p99 ms | HTTP req/s  items/s   p50 ms  p99 ms | ratio  agree\n"
+        out += "workload         batch  mean-reward  in-process req/s  items/s   p50 ms  p99 ms | +JSON req/s | HTTP req/s  items/s   p50 ms  p99 ms | ratio  agree\n"
         for r in rows {
             out += r.workload.padding(toLength: 16, withPad: " ", startingAt: 0)
             out += " " + String(r.batchSize).leftPad(5) + "  " + f(r.meanReward, 3).leftPad(11)
             out += "  " + f(r.inProcess.requestsPerSecond).leftPad(16) + " " + f(r.inProcess.itemsPerSecond, 0).leftPad(8)
             out += " " + f(r.inProcess.p50Ms, 2).leftPad(8) + " " + f(r.inProcess.p99Ms, 2).leftPad(7)
+            out += " | " + f(r.withJSON.requestsPerSecond).leftPad(11)
             out += " | " + f(r.http.requestsPerSecond).leftPad(10) + " " + f(r.http.itemsPerSecond, 0).leftPad(8)
             out += " " + f(r.http.p50Ms, 2).leftPad(8) + " " + f(r.http.p99Ms, 2).leftPad(7)
             out += " | " + (f(r.ratio, 2) + "×").leftPad(6) + "  " + (r.agree ? "yes" : "NO") + "\n"
         }
-        out += "ratio = in-process req/s ÷ HTTP req/s (1.00× = no HTTP overhead; target for math ≤ 1.5×)\n"
+        out += "ratio = in-process req/s ÷ HTTP req/s (1.00× = no HTTP overhead; target for math ≤ 1.5×); "
+        out += "+JSON = in-process with the request decoded and the answer encoded, no socket\n"
         return out
     }
 }

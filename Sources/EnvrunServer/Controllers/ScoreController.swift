@@ -15,7 +15,8 @@ struct ScoreController {
         let results = try await services.withWorkSlot(route: "/v1/score") {
             await services.scorer.score(body.items)
         }
-        return try JSONIO.response(ScoreResponse(results: results))
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: RewardJSON.encode(results)))
     }
 
     /// Shape errors are the caller's: 400 naming the item's field. Unknown packs and tasks are not

@@ -112,7 +112,8 @@ public enum ServeBench {
             progress("\(workload.name): round \(round)/\(options.rounds) in-process with JSON…")
             jsonRounds.append(try await timed(clients: options.clients, seconds: options.seconds,
                                               count: workload.batches.count) { i in
-                let request = try JSONDecoder().decode(ScoreRequest.self, from: bodyData[i])
+                let request = try ScoreRequestReader.read(Array(bodyData[i]))
+                    ?? JSONDecoder().decode(ScoreRequest.self, from: bodyData[i])
                 _ = RewardJSON.encode(await scorer.score(request.items))
             })
             progress("\(workload.name): round \(round)/\(options.rounds) over HTTP…")

@@ -10,13 +10,20 @@ struct ScoreController {
     }
 
     func score(_ request: Request) async throws -> Response {
-        let body = try await services.decode(ScoreRequest.self, request)
+        let body = try await Self.decode(request, limit: services.configuration.maxBodyBytes)
         try validate(body)
         let results = try await services.withWorkSlot(route: "/v1/score") {
             await services.scorer.score(body.items)
         }
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: RewardJSON.encode(results)))
+    }
+
+    /// The fast reader for the common shape, else JSONDecoder (which names the field of any error).
+    static func decode(_ request: Request, limit: Int) async throws -> ScoreRequest {
+        let buffer = try await JSONIO.collect(request, limit: limit)
+        if let fast = ScoreRequestReader.read(Array(buffer.readableBytesView)) { return fast }
+        return try JSONIO.decode(ScoreRequest.self, from: buffer)
     }
 
     /// Shape errors are the caller's: 400 naming the item's field. Unknown packs and tasks are not

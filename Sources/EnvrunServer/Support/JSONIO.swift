@@ -20,7 +20,10 @@ enum JSONIO {
 
     /// Collects the body up to `limit` bytes (413 beyond) and decodes it (400 naming the field on failure).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        let buffer = try await collect(request, limit: limit)
+        try decode(type, from: try await collect(request, limit: limit))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         guard buffer.readableBytes > 0 else {
             throw APIError(.badRequest, code: "invalid_json", "request body is empty; expected a JSON object",
                            field: "body")

@@ -102,7 +102,7 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         let slot = await pool.acquire()
         let useWarm = (warm ?? configuration.warmPool) && lang.warmPool && lang.compile == nil
         let result: ExecResult = await withCheckedContinuation { cont in
-            slot.queue.async {
+            slot.thread.async {
                 cont.resume(returning: self.runBlocking(request, lang: lang, slot: slot, warm: useWarm))
             }
         }
@@ -130,7 +130,7 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         lease.release()
     }
 
-    // MARK: - blocking part, on the slot's queue
+    // MARK: - blocking part, on the slot's thread
 
     private func runBlocking(_ req: ExecRequest, lang: LanguageDefinition, slot: Slot, warm: Bool) -> ExecResult {
         defer {

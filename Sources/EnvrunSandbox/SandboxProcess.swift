@@ -173,7 +173,7 @@ struct StdioPipes {
     }
 }
 
-/// Feeds stdin and drains the output until `doneFd` fires (blocking; on the slot's queue).
+/// Feeds stdin and drains the output until `doneFd` fires (blocking; on the slot's thread).
 func supervise(doneFd: Int32, killPid: pid_t, pipes: inout StdioPipes, stdin: [UInt8], limits: PhaseLimits,
                into out: inout RawOutcome) -> Bool {
     var io = envrun_supervise_io()
@@ -210,7 +210,8 @@ func supervise(doneFd: Int32, killPid: pid_t, pipes: inout StdioPipes, stdin: [U
 func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome {
     var out = RawOutcome()
     let cg = slot.cgroup
-    cg?.prepare(memoryBytes: (spec.limits.memoryMB + spec.cgroupExtraMB) * 1_048_576, pids: spec.limits.processes + 1)
+    // pids: the job's processes + the C init + the slot thread (a member since adopt(thread:)).
+    cg?.prepare(memoryBytes: (spec.limits.memoryMB + spec.cgroupExtraMB) * 1_048_576, pids: spec.limits.processes + 2)
     let oomBefore = cg?.oomKills() ?? 0
     let failBefore = cg?.failCount() ?? 0
     guard var pipes = StdioPipes.make() else {
@@ -222,7 +223,7 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
     if slot.warm?.alive == true { limits.nproc += 1 }
     var (rc, res, err) = spawnSandbox(
         argv: spec.argv, slot: slot, layout: layout, limits: limits, program: spec.program,
-        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true, cgroup: slot.cgroup)
+        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true, cgroup: nil)
     pipes.closeChildEnds()
     if rc < 0 {
         pipes.closeAll()

@@ -179,6 +179,7 @@ int envrun_send_fds(int sock, const void *data, size_t length, const int *fds, i
 /* 1 when a child can unshare these namespaces (err says why not). */
 int envrun_probe_namespaces(int ns_flags, char *err, size_t errlen);
 void envrun_ignore_sigpipe(void);
+int envrun_gettid(void);
 int envrun_pipe_cloexec(int fds[2]);
 /* AF_UNIX SOCK_SEQPACKET pair, close-on-exec (warm worker control channel). */
 int envrun_socketpair_cloexec(int fds[2]);

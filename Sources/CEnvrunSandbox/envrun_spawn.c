@@ -6,8 +6,9 @@
  * no libseccomp (the filter was compiled by the parent). Failures are reported as
  * (step name, errno) records on an O_CLOEXEC pipe.
  *
- * with_init = 1 (cold runs): pid 1 is this C code. It joins the slot's cgroups, builds the mount
- * namespace, then clones the job (CLONE_VM|CLONE_VFORK), reaps every process that ends up as its
+ * with_init = 1 (cold runs): pid 1 is this C code. It builds the mount namespace, then clones the
+ * job (CLONE_VM, own stack), writes the job's user-namespace maps, waits for its execve, reaps
+ * every process that ends up as its
  * child, and when the job is reaped writes the job's status and rusage to the pipe and exits -
  * which kills whatever the job left behind in the pid namespace.
  * with_init = 0 (warm-pool zygote): the program itself becomes pid 1 after the same set-up.
@@ -37,7 +38,7 @@
 
 #define STACK_SIZE (256 * 1024)
 
-enum { REC_FAIL = 2, REC_STARTED = 3, REC_STATUS = 1 };
+enum { REC_FAIL = 2, REC_STARTED = 3, REC_STATUS = 1, REC_MAPS = 4 };
 
 struct record {
     int kind;
@@ -51,30 +52,30 @@ struct child_ctx {
     const envrun_spawn_config *cfg;
     int report_fd;
     char *job_stack_top;
+    int maps_r;     /* the job reads one byte here once its uid/gid maps are written */
+    int maps_w;     /* parent (zygote mode) or pid 1 (init mode) writes it */
+    int exec_r;     /* init mode: pid 1 sees EOF here when the job has exec'd */
 };
 
-/* After this, pid 1 holds only 0, 1, 2 (the job's stdio), 3 (keep_fd, if any) and 4 (the report
- * pipe, close-on-exec). pid 1 must not keep copies of the parent's other fds (for
+/* After this, pid 1 holds only 0, 1, 2 (the job's stdio), 3 (keep_fd, if any), 4 (the report
+ * pipe, close-on-exec) and 5 (zygote mode: the "maps written" pipe). pid 1 must not keep copies of the parent's other fds (for
  * example another run's stdin pipe, which would otherwise never see EOF). */
-static int settle_fds(const envrun_spawn_config *cfg, int rfd) {
-    int src[5] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, cfg->keep_fd, rfd};
-    int tmp[5];
-    for (int i = 0; i < 5; i++) {
+static int settle_fds(const envrun_spawn_config *cfg, int rfd, int maps_r) {
+    int src[6] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, cfg->keep_fd, rfd, maps_r};
+    int tmp[6];
+    for (int i = 0; i < 6; i++) {
         tmp[i] = -1;
         if (src[i] < 0) continue;
         tmp[i] = fcntl(src[i], F_DUPFD, 100);
         if (tmp[i] < 0) return -1;
     }
-    for (int i = 0; i < 5; i++) {
-        if (tmp[i] < 0) continue;
-        if (dup2(tmp[i], i) < 0) return -1;
+    for (int i = 0; i < 6; i++) {
+        if (tmp[i] < 0) close(i);
+        else if (dup2(tmp[i], i) < 0) return -1;
     }
     if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0) return -1;
-    if (cfg->keep_fd < 0) {
-        /* no keep fd: make 3 free */
-        close(3);
-    }
-    return (int)syscall(SYS_close_range, 5, ~0U, 0);
+    if (maps_r >= 0 && fcntl(5, F_SETFD, FD_CLOEXEC) < 0) return -1;
+    return (int)syscall(SYS_close_range, 6, ~0U, 0);
 }
 
 int envrun_sandbox_abi_version(void) { return 1; }
@@ -228,11 +229,39 @@ static void fmt_map(char *buf, unsigned id) {
     buf[k] = 0;
 }
 
+/* A system call that returns -errno instead of setting errno (errno lives in the parent thread's
+ * TLS, which a CLONE_VM child shares). */
+static long raw_syscall4(long n, long a, long b, long c, long d) {
+#if defined(__x86_64__)
+    long ret;
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+    return ret;
+#else
+    int saved = errno;
+    long ret = syscall(n, a, b, c, d);
+    if (ret < 0) ret = -errno;
+    errno = saved;
+    return ret;
+#endif
+}
+
+/* "/proc/<pid><leaf>" without printf. */
+static void fmt_proc(char *buf, int pid, const char *leaf) {
+    char num[16];
+    int n = 0, k = 0;
+    do { num[n++] = (char)('0' + pid % 10); pid /= 10; } while (pid);
+    const char *pre = "/proc/";
+    while (*pre) buf[k++] = *pre++;
+    while (n) buf[k++] = num[--n];
+    while (*leaf) buf[k++] = *leaf++;
+    buf[k] = 0;
+}
+
 /* The last steps before execve, shared by the job (init mode) and the zygote. Never returns. */
-static void become_job(const envrun_spawn_config *cfg, int rfd) {
+static void become_job(const envrun_spawn_config *cfg, int rfd, const struct child_ctx *ctx) {
     /* settle_fds already placed stdio at 0..2, keep_fd at 3 and the report pipe at rfd = 4. */
     int keep = cfg->keep_fd >= 0 ? 3 : -1;
-    if (chdir((cfg->ns_flags & ENVRUN_NS_MOUNT) ? "/work" : cfg->work_src) < 0) fail(rfd, "chdir-work");
 
     const envrun_rlimits *l = &cfg->limits;
     struct { int res; long long v; } lims[] = {
@@ -244,22 +273,27 @@ static void become_job(const envrun_spawn_config *cfg, int rfd) {
         struct rlimit rl = {(rlim_t)lims[i].v, (rlim_t)lims[i].v};
         if (syscall(SYS_prlimit64, 0, lims[i].res, &rl, NULL) < 0) fail(rfd, "setrlimit");
     }
+    if (cfg->ns_flags & ENVRUN_NS_USER) {
+        /* A user namespace of our own, made while still root (the zygote unshares here; a cold
+         * job was cloned into one by pid 1). Root outside (the parent, or pid 1) writes the
+         * maps: the job uid and gid map to themselves, nothing else is mapped. After the drop
+         * below and execve the job holds no capability there, and none over the other
+         * namespaces (owned by the initial user namespace). Nothing reads /proc/self here, so
+         * the shared memory descriptor's "dumpable" flag never matters. */
+        char c;
+        if (!cfg->with_init) {
+            if (unshare(CLONE_NEWUSER) < 0) fail(rfd, "unshare-user");
+            report(rfd, REC_MAPS, "maps", 0);
+        }
+        if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
+    }
     /* Raw syscalls: glibc's setresuid would signal the parent's threads (shared memory). */
     if (syscall(SYS_setgroups, 0, NULL) < 0) fail(rfd, "setgroups");
     if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) fail(rfd, "setresgid");
     if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) fail(rfd, "setresuid");
-    if (cfg->ns_flags & ENVRUN_NS_USER) {
-        /* The job's uid maps to itself in a user namespace of its own; it holds no capability
-         * there after execve (uid != 0), and none over the other namespaces (owned by init). */
-        char map[48];
-        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) fail(rfd, "dumpable");
-        if (unshare(CLONE_NEWUSER) < 0) fail(rfd, "unshare-user");
-        fmt_map(map, cfg->uid);
-        if (write_str("/proc/self/uid_map", map) < 0) fail(rfd, "uid_map");
-        if (write_str("/proc/self/setgroups", "deny") < 0) fail(rfd, "setgroups-deny");
-        fmt_map(map, cfg->gid);
-        if (write_str("/proc/self/gid_map", map) < 0) fail(rfd, "gid_map");
-    }
+    /* As the job uid, the owner of /work (in a fresh user namespace root has no say over it
+     * until the maps exist). */
+    if (chdir((cfg->ns_flags & ENVRUN_NS_MOUNT) ? "/work" : cfg->work_src) < 0) fail(rfd, "chdir-work");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(rfd, "no_new_privs");
     /* Every fd but 0, 1, 2 (and 3 for the zygote) closes at exec, the report pipe included. */
     if (syscall(SYS_close_range, keep >= 0 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(rfd, "close_range");
@@ -279,7 +313,9 @@ static void become_job(const envrun_spawn_config *cfg, int rfd) {
 
 static int job_main(void *arg) {
     struct child_ctx *ctx = arg;
-    become_job(ctx->cfg, ctx->report_fd);
+    close(ctx->maps_w);
+    close(ctx->exec_r);
+    become_job(ctx->cfg, ctx->report_fd, ctx);
     return 127;
 }
 
@@ -302,9 +338,10 @@ static int init_main(void *arg) {
     if (setsid() < 0) fail(rfd, "setsid");
     for (int i = 0; i < cfg->cgroup_fd_count; i++)
         if (write(cfg->cgroup_fds[i], "0", 1) < 0) fail(rfd, "join-cgroup");
-    if (settle_fds(cfg, rfd) < 0) fail(rfd, "settle-fds");
+    if (settle_fds(cfg, rfd, ctx->maps_r) < 0) fail(rfd, "settle-fds");
     rfd = 4;
     ctx->report_fd = 4;
+    if (ctx->maps_r >= 0) ctx->maps_r = 5;
     if (cfg->ns_flags & ENVRUN_NS_MOUNT) {
         const char *step = build_root(cfg);
         if (step) fail(rfd, step);
@@ -312,48 +349,75 @@ static int init_main(void *arg) {
     if ((cfg->ns_flags & ENVRUN_NS_UTS) && sethostname("envrun", 6) < 0) fail(rfd, "sethostname");
     umask(022);
     if (!cfg->with_init) {
-        become_job(cfg, rfd);
+        become_job(cfg, rfd, ctx);
         return 127;
     }
-    pid_t job = (pid_t)clone(job_main, ctx->job_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
+    int up[2], down[2];
+    if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail(rfd, "sync-pipes");
+    ctx->exec_r = up[0];
+    ctx->maps_r = down[0];
+    ctx->maps_w = down[1];
+    int userns = (cfg->ns_flags & ENVRUN_NS_USER) != 0;
+    pid_t job = (pid_t)clone(job_main, ctx->job_stack_top, CLONE_VM | SIGCHLD | (userns ? CLONE_NEWUSER : 0), ctx);
     if (job < 0) fail(rfd, "clone-job");
-    /* The job has exec'd (or reported its failure). Tell the parent it may release the config. */
+    close(up[1]);
+    close(down[0]);
+    if (userns) {
+        /* Usually done before the new job is even scheduled: it does not wait. */
+        char path[64], map[48];
+        fmt_proc(path, job, "/uid_map");
+        fmt_map(map, cfg->uid);
+        if (write_str(path, map) < 0) fail(rfd, "uid_map");
+        fmt_proc(path, job, "/gid_map");
+        fmt_map(map, cfg->gid);
+        if (write_str(path, map) < 0) fail(rfd, "gid_map");
+        if (write(down[1], "m", 1) != 1) fail(rfd, "userns-sync");
+    }
+    close(down[1]);
+    /* EOF: the job has exec'd (its end was close-on-exec) or died after reporting a failure.
+     * Tell the parent it may release the config. */
+    char c;
+    ssize_t got;
+    do got = read(up[0], &c, 1);
+    while (got < 0 && errno == EINTR);
+    close(up[0]);
     report(rfd, REC_STARTED, "started", 0);
+    /* From here on the parent is running again, and this process shares its memory (the
+     * parent thread's errno included): only raw syscalls that leave errno alone. */
+    struct record rec;
+    memset(&rec, 0, sizeof rec);
     for (;;) {
         int st;
         struct rusage ru;
-        pid_t r = (pid_t)syscall(SYS_wait4, -1, &st, __WALL, &ru);
+        long r = raw_syscall4(SYS_wait4, -1, (long)&st, __WALL, (long)&ru);
         if (r == job) {
-            struct record rec;
-            memset(&rec, 0, sizeof rec);
             rec.kind = REC_STATUS;
             rec.status = st;
             rec.utime_us = (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
             rec.stime_us = (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
             rec.maxrss_kb = ru.ru_maxrss;
-            (void)!write(rfd, &rec, sizeof rec);
             break;
         }
-        if (r < 0 && errno != EINTR) break;
+        if (r < 0 && r != -EINTR) break;
     }
-    /* Exiting as pid 1 makes the kernel kill and reap whatever is left in the namespace. */
-    syscall(SYS_exit, 0);
+    /* Kill and reap what the job left behind, drop our copies of its stdio (so the parent's
+     * pipes reach EOF), then report: the report is the parent's "done", so the slow part of
+     * our own exit (tearing down the mount and network namespaces) is off its path. */
+    raw_syscall4(SYS_kill, -1, SIGKILL, 0, 0);
+    while (raw_syscall4(SYS_wait4, -1, 0, __WALL, 0) > 0) {}
+    for (int fd = 0; fd < 4; fd++) raw_syscall4(SYS_close, fd, 0, 0, 0);
+    raw_syscall4(SYS_write, rfd, (long)&rec, sizeof rec, 0);
+    raw_syscall4(SYS_exit, 0, 0, 0, 0);
     return 0;
 }
-
-/* The child shares our memory descriptor until it execs, and "dumpable" is a property of the
- * memory descriptor: the child's setresuid clears it, its user-namespace step sets it again. Two
- * spawns at once would race on that flag, so spawns are serialised (the section lasts only until
- * the job has exec'd, ~1 ms), and the flag is restored for the parent afterwards. */
-static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen);
 
 int envrun_spawn(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen) {
-    pthread_mutex_lock(&spawn_lock);
     int rc = spawn_locked(cfg, out, err, errlen);
+    /* The child shared our memory descriptor until its execve, and its setresuid cleared the
+     * descriptor's "dumpable" flag: give it back to this process. */
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    pthread_mutex_unlock(&spawn_lock);
     return rc;
 }
 
@@ -375,7 +439,18 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
         close(pipefd[1]);
         return -1;
     }
-    struct child_ctx ctx = {cfg, pipefd[1], stack + 2 * STACK_SIZE};
+    struct child_ctx ctx = {cfg, pipefd[1], stack + 2 * STACK_SIZE, -1, -1, -1};
+    int maps[2] = {-1, -1};
+    if (!cfg->with_init && (cfg->ns_flags & ENVRUN_NS_USER)) {
+        if (pipe2(maps, O_CLOEXEC) < 0) {
+            snprintf(err, errlen, "pipe: %s", strerror(errno));
+            close(pipefd[0]);
+            close(pipefd[1]);
+            munmap(stack, 2 * STACK_SIZE);
+            return -1;
+        }
+        ctx.maps_r = maps[0];
+    }
     int flags = CLONE_VM | SIGCHLD;
     if (cfg->ns_flags & ENVRUN_NS_PID) flags |= CLONE_NEWPID;
     if (cfg->ns_flags & ENVRUN_NS_NET) flags |= CLONE_NEWNET;
@@ -391,7 +466,9 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
     errno = saved_errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(pipefd[1]);
+    if (maps[0] >= 0) close(maps[0]);
     if (pid < 0) {
+        if (maps[1] >= 0) close(maps[1]);
         snprintf(err, errlen, "clone: %s", strerror(clone_errno));
         close(pipefd[0]);
         munmap(stack, 2 * STACK_SIZE);
@@ -402,22 +479,55 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
     out->report_fd = pipefd[0];
     out->stack = stack;
     /* Wait until the child no longer reads cfg: the "started" record (init mode), or EOF at
-     * execve (zygote mode), or a failure record. */
+     * execve (zygote mode), or a failure record. The zygote asks for its maps on the way. */
+    struct record r;
+    int rc = 0;
+    for (;;) {
+        ssize_t n;
+        do n = read(pipefd[0], &r, sizeof r);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof r) break; /* EOF: exec'd */
+        if (r.kind == REC_MAPS && maps[1] >= 0) {
+            char path[64], map[48];
+            fmt_proc(path, pid, "/uid_map");
+            fmt_map(map, cfg->uid);
+            int ok = write_str(path, map) == 0;
+            fmt_proc(path, pid, "/gid_map");
+            fmt_map(map, cfg->gid);
+            ok = ok && write_str(path, map) == 0;
+            if (ok) (void)!write(maps[1], "m", 1);
+            close(maps[1]); /* on failure the child reads EOF and reports "userns-maps" */
+            maps[1] = -1;
+            continue;
+        }
+        if (r.kind == REC_FAIL) {
+            r.step[sizeof r.step - 1] = 0;
+            snprintf(err, errlen, "%s: %s", r.step, strerror(r.err_no));
+            out->setup_errno = r.err_no;
+            rc = 1; /* set-up failure inside the child: the caller reaps pid */
+        }
+        break; /* REC_STARTED (init mode): the job has exec'd */
+    }
+    if (maps[1] >= 0) close(maps[1]);
+    return rc;
+}
+
+int envrun_read_record(int fd, envrun_report *rep) {
+    memset(rep, 0, sizeof *rep);
     struct record r;
     ssize_t n;
-    do n = read(pipefd[0], &r, sizeof r);
+    do n = read(fd, &r, sizeof r);
     while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof r && r.kind == REC_FAIL) {
-        r.step[sizeof r.step - 1] = 0;
-        snprintf(err, errlen, "%s: %s", r.step, strerror(r.err_no));
-        out->setup_errno = r.err_no;
-        return 1; /* set-up failure inside the child: the caller reaps pid */
-    }
-    if (n == (ssize_t)sizeof r && r.kind == REC_STARTED) {
-        /* The job may still have failed just before exec: its record follows immediately. */
-        return 0;
-    }
-    return 0;
+    if (n != (ssize_t)sizeof r) return 0;
+    rep->kind = r.kind == REC_STATUS ? 1 : r.kind == REC_FAIL ? 2 : 0;
+    rep->status = r.status;
+    rep->utime_us = r.utime_us;
+    rep->stime_us = r.stime_us;
+    rep->maxrss_kb = r.maxrss_kb;
+    rep->err_no = r.err_no;
+    memcpy(rep->step, r.step, sizeof rep->step);
+    rep->step[sizeof rep->step - 1] = 0;
+    return 1;
 }
 
 int envrun_read_report(int fd, envrun_report *rep) {

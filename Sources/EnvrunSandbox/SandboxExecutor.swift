@@ -104,6 +104,9 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         let result: ExecResult = await withCheckedContinuation { cont in
             slot.thread.async {
                 cont.resume(returning: self.runBlocking(request, lang: lang, slot: slot, warm: useWarm))
+                // Clean-up after the caller has its result; the slot's next run queues behind it.
+                slot.reapPending()
+                if !slot.wipe() { self.logger.warning("could not wipe slot \(slot.index)") }
             }
         }
         await pool.release(slot)
@@ -133,9 +136,6 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
     // MARK: - blocking part, on the slot's thread
 
     private func runBlocking(_ req: ExecRequest, lang: LanguageDefinition, slot: Slot, warm: Bool) -> ExecResult {
-        defer {
-            if !slot.wipe() { logger.warning("could not wipe slot \(slot.index)") }
-        }
         let settings = policy.limits.slot
         let program = programs[lang.seccomp]!
         let runLimits = policy.limits.run.applying(req.limits, max: policy.limits.max)

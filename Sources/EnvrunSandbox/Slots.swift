@@ -23,6 +23,8 @@ final class Slot: @unchecked Sendable {
     let warmCgroup: CgroupSlot?
     let thread: SlotThread
     var warm: WarmWorker?
+    /// The last cold run's pid 1, which reported and is now exiting (namespace teardown).
+    var pendingReap: envrun_spawn_result?
 
     init(index: Int, lease: SlotLease, settings: SlotSettings, useCgroups: Bool) throws {
         self.index = index
@@ -53,6 +55,14 @@ final class Slot: @unchecked Sendable {
         }
     }
 
+    /// Reaps the previous cold run's pid 1 and frees its stack.
+    func reapPending() {
+        guard var res = pendingReap else { return }
+        pendingReap = nil
+        _ = envrun_reap(res.pid, nil, nil, nil)
+        envrun_spawn_release(&res)
+    }
+
     /// Empties work/ and tmp/ (the job may have filled them or chmod'ed things).
     func wipe() -> Bool {
         var ok = envrun_wipe_dir(workDir) == 0
@@ -63,6 +73,7 @@ final class Slot: @unchecked Sendable {
     }
 
     func close() {
+        _ = thread.sync { self.reapPending() }
         warm?.stop()
         warm = nil
         let tid = thread.tid

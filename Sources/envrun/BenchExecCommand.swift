@@ -11,7 +11,9 @@ struct BenchExecCommand: AsyncParsableCommand {
             Runs a trivial Python program (print('ok')) RUNS times in each mode with the same
             concurrency and prints runs/s, p50 and p99 latency per mode, and the ratios: the cold
             sandbox's p50 overhead over bare python3 in ms, and the warm pool's runs/s over bare.
-            Bare runs are posix_spawn + waitpid with stdout to /dev/null (no capture). Needs root.
+            The modes are interleaved by every worker so they share the machine's load; runs/s is
+            concurrency x 1000 / mean latency. Bare runs are posix_spawn + waitpid with stdout to
+            /dev/null (no capture). Needs root.
             """)
 
     @Option(name: .long, help: "Runs per mode.")

@@ -156,6 +156,8 @@ typedef struct envrun_report {
 
 /* Reads the report pipe to EOF (blocking). */
 int envrun_read_report(int fd, envrun_report *rep);
+/* Reads one record (the job's status once the pipe is readable). Returns 1, or 0 at EOF. */
+int envrun_read_record(int fd, envrun_report *rep);
 /* Reaps pid (blocking). Returns the raw status, or -1. */
 int envrun_reap(pid_t pid, long long *utime_us, long long *stime_us, long long *maxrss_kb);
 

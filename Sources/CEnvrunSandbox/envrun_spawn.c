@@ -14,7 +14,7 @@
  * with_init = 0 (warm-pool zygote): the program itself becomes pid 1 after the same set-up.
  */
 #define _GNU_SOURCE
-#include "envrun_sandbox.h"
+#include "envrun_child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,17 +36,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define STACK_SIZE (256 * 1024)
-
-enum { REC_FAIL = 2, REC_STARTED = 3, REC_STATUS = 1, REC_MAPS = 4 };
-
-struct record {
-    int kind;
-    int status;
-    long long utime_us, stime_us, maxrss_kb;
-    int err_no;
-    char step[48];
-};
 
 struct child_ctx {
     const envrun_spawn_config *cfg;
@@ -80,28 +69,12 @@ static int settle_fds(const envrun_spawn_config *cfg, int rfd, int maps_r) {
 
 int envrun_sandbox_abi_version(void) { return 1; }
 
-/* ---- async-signal-safe helpers (no libc state beyond errno) ------------------------------ */
-
-static size_t s_len(const char *s) {
-    size_t n = 0;
-    while (s[n]) n++;
-    return n;
-}
-
-/* dst = a + b, truncated to cap. */
-static void s_join(char *dst, size_t cap, const char *a, const char *b) {
-    size_t i = 0;
-    for (; *a && i + 1 < cap; a++) dst[i++] = *a;
-    for (; *b && i + 1 < cap; b++) dst[i++] = *b;
-    dst[i] = 0;
-}
-
 static void report(int fd, int kind, const char *step, int err_no) {
     struct record r;
     memset(&r, 0, sizeof r);
     r.kind = kind;
     r.err_no = err_no;
-    size_t n = s_len(step);
+    size_t n = envrun_s_len(step);
     if (n >= sizeof r.step) n = sizeof r.step - 1;
     memcpy(r.step, step, n);
     (void)!write(fd, &r, sizeof r);
@@ -111,151 +84,6 @@ static void fail(int fd, const char *step) {
     report(fd, REC_FAIL, step, errno);
     syscall(SYS_exit, 127);
     for (;;) {}
-}
-
-/* mkdir -p for a path (each component created with mode 0755). */
-static int mkdir_p(const char *path) {
-    char buf[4096];
-    size_t n = s_len(path);
-    if (n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
-static int bind_ro(const char *src, const char *root) {
-    char dst[4096];
-    s_join(dst, sizeof dst, root, src);
-    struct stat st;
-    if (stat(src, &st) < 0) return -1;
-    if (S_ISDIR(st.st_mode)) {
-        if (mkdir_p(dst) < 0) return -1;
-    } else {
-        char parent[4096];
-        size_t n = s_len(dst);
-        memcpy(parent, dst, n + 1);
-        while (n > 0 && parent[n] != '/') n--;
-        parent[n] = 0;
-        if (mkdir_p(parent) < 0) return -1;
-        int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
-        if (fd < 0) return -1;
-        close(fd);
-    }
-    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
-    return mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-}
-
-static int bind_rw(const char *src, const char *dst) {
-    if (mkdir(dst, 0755) < 0 && errno != EEXIST) return -1;
-    if (mount(src, dst, NULL, MS_BIND, NULL) < 0) return -1;
-    return mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL);
-}
-
-static const char *build_root(const envrun_spawn_config *cfg) {
-    const char *root = cfg->root_dir;
-    char p[4096], q[4096];
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return "make-private";
-    if (mount("envrun", root, "tmpfs", MS_NOSUID, "size=1m,nr_inodes=512,mode=0755") < 0)
-        return "mount-root";
-    if (cfg->ro_paths)
-        for (const char *const *r = cfg->ro_paths; *r; r++)
-            if (bind_ro(*r, root) < 0) return "bind-ro";
-    if (cfg->symlinks)
-        for (const char *const *l = cfg->symlinks; l[0] && l[1]; l += 2) {
-            s_join(p, sizeof p, root, l[0]);
-            if (symlink(l[1], p) < 0 && errno != EEXIST) return "symlink";
-        }
-    /* /dev: four character devices and the fd links. */
-    s_join(p, sizeof p, root, "/dev");
-    if (mkdir(p, 0755) < 0) return "mkdir-dev";
-    static const struct { const char *name; unsigned minor; } devs[] = {
-        {"/dev/null", 3}, {"/dev/zero", 5}, {"/dev/random", 8}, {"/dev/urandom", 9}};
-    for (unsigned i = 0; i < 4; i++) {
-        s_join(p, sizeof p, root, devs[i].name);
-        if (mknod(p, S_IFCHR | 0666, makedev(1, devs[i].minor)) < 0) return "mknod";
-    }
-    static const char *const links[] = {"/dev/fd", "/proc/self/fd", "/dev/stdin", "/proc/self/fd/0",
-                                        "/dev/stdout", "/proc/self/fd/1", "/dev/stderr",
-                                        "/proc/self/fd/2", "/dev/shm", "/tmp", 0};
-    for (unsigned i = 0; links[i]; i += 2) {
-        s_join(p, sizeof p, root, links[i]);
-        if (symlink(links[i + 1], p) < 0) return "symlink-dev";
-    }
-    s_join(p, sizeof p, root, "/proc");
-    if (mkdir(p, 0555) < 0) return "mkdir-proc";
-    if (cfg->ns_flags & ENVRUN_NS_PID) {
-        if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
-            return "mount-proc";
-    }
-    s_join(p, sizeof p, root, "/work");
-    if (bind_rw(cfg->work_src, p) < 0) return "bind-work";
-    s_join(q, sizeof q, root, "/tmp");
-    if (bind_rw(cfg->tmp_src, q) < 0) return "bind-tmp";
-    if (chdir(root) < 0) return "chdir-root";
-    if (syscall(SYS_pivot_root, ".", ".") < 0) return "pivot_root";
-    if (umount2(".", MNT_DETACH) < 0) return "umount-old-root";
-    if (chdir("/") < 0) return "chdir-new-root";
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0) return "remount-root-ro";
-    return NULL;
-}
-
-static int write_str(const char *path, const char *s) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = write(fd, s, s_len(s));
-    close(fd);
-    return n < 0 ? -1 : 0;
-}
-
-static void fmt_map(char *buf, unsigned id) {
-    /* "id id 1\n" without printf */
-    char num[16];
-    int n = 0;
-    do { num[n++] = (char)('0' + id % 10); id /= 10; } while (id);
-    int k = 0;
-    for (int rep = 0; rep < 2; rep++) {
-        for (int i = n - 1; i >= 0; i--) buf[k++] = num[i];
-        buf[k++] = ' ';
-    }
-    buf[k++] = '1';
-    buf[k++] = '\n';
-    buf[k] = 0;
-}
-
-/* A system call that returns -errno instead of setting errno (errno lives in the parent thread's
- * TLS, which a CLONE_VM child shares). */
-static long raw_syscall4(long n, long a, long b, long c, long d) {
-#if defined(__x86_64__)
-    long ret;
-    register long r10 __asm__("r10") = d;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-    return ret;
-#else
-    int saved = errno;
-    long ret = syscall(n, a, b, c, d);
-    if (ret < 0) ret = -errno;
-    errno = saved;
-    return ret;
-#endif
-}
-
-/* "/proc/<pid><leaf>" without printf. */
-static void fmt_proc(char *buf, int pid, const char *leaf) {
-    char num[16];
-    int n = 0, k = 0;
-    do { num[n++] = (char)('0' + pid % 10); pid /= 10; } while (pid);
-    const char *pre = "/proc/";
-    while (*pre) buf[k++] = *pre++;
-    while (n) buf[k++] = num[--n];
-    while (*leaf) buf[k++] = *leaf++;
-    buf[k] = 0;
 }
 
 /* The last steps before execve, shared by the job (init mode) and the zygote. Never returns. */
@@ -343,7 +171,7 @@ static int init_main(void *arg) {
     ctx->report_fd = 4;
     if (ctx->maps_r >= 0) ctx->maps_r = 5;
     if (cfg->ns_flags & ENVRUN_NS_MOUNT) {
-        const char *step = build_root(cfg);
+        const char *step = envrun_build_root(cfg);
         if (step) fail(rfd, step);
     }
     if ((cfg->ns_flags & ENVRUN_NS_UTS) && sethostname("envrun", 6) < 0) fail(rfd, "sethostname");
@@ -365,12 +193,12 @@ static int init_main(void *arg) {
     if (userns) {
         /* Usually done before the new job is even scheduled: it does not wait. */
         char path[64], map[48];
-        fmt_proc(path, job, "/uid_map");
-        fmt_map(map, cfg->uid);
-        if (write_str(path, map) < 0) fail(rfd, "uid_map");
-        fmt_proc(path, job, "/gid_map");
-        fmt_map(map, cfg->gid);
-        if (write_str(path, map) < 0) fail(rfd, "gid_map");
+        envrun_fmt_proc(path, job, "/uid_map");
+        envrun_fmt_map(map, cfg->uid);
+        if (envrun_write_str(path, map) < 0) fail(rfd, "uid_map");
+        envrun_fmt_proc(path, job, "/gid_map");
+        envrun_fmt_map(map, cfg->gid);
+        if (envrun_write_str(path, map) < 0) fail(rfd, "gid_map");
         if (write(down[1], "m", 1) != 1) fail(rfd, "userns-sync");
     }
     close(down[1]);
@@ -389,7 +217,7 @@ static int init_main(void *arg) {
     for (;;) {
         int st;
         struct rusage ru;
-        long r = raw_syscall4(SYS_wait4, -1, (long)&st, __WALL, (long)&ru);
+        long r = envrun_raw_syscall4(SYS_wait4, -1, (long)&st, __WALL, (long)&ru);
         if (r == job) {
             rec.kind = REC_STATUS;
             rec.status = st;
@@ -403,11 +231,11 @@ static int init_main(void *arg) {
     /* Kill and reap what the job left behind, drop our copies of its stdio (so the parent's
      * pipes reach EOF), then report: the report is the parent's "done", so the slow part of
      * our own exit (tearing down the mount and network namespaces) is off its path. */
-    raw_syscall4(SYS_kill, -1, SIGKILL, 0, 0);
-    while (raw_syscall4(SYS_wait4, -1, 0, __WALL, 0) > 0) {}
-    for (int fd = 0; fd < 4; fd++) raw_syscall4(SYS_close, fd, 0, 0, 0);
-    raw_syscall4(SYS_write, rfd, (long)&rec, sizeof rec, 0);
-    raw_syscall4(SYS_exit, 0, 0, 0, 0);
+    envrun_raw_syscall4(SYS_kill, -1, SIGKILL, 0, 0);
+    while (envrun_raw_syscall4(SYS_wait4, -1, 0, __WALL, 0) > 0) {}
+    for (int fd = 0; fd < 4; fd++) envrun_raw_syscall4(SYS_close, fd, 0, 0, 0);
+    envrun_raw_syscall4(SYS_write, rfd, (long)&rec, sizeof rec, 0);
+    envrun_raw_syscall4(SYS_exit, 0, 0, 0, 0);
     return 0;
 }
 
@@ -489,12 +317,12 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
         if (n != (ssize_t)sizeof r) break; /* EOF: exec'd */
         if (r.kind == REC_MAPS && maps[1] >= 0) {
             char path[64], map[48];
-            fmt_proc(path, pid, "/uid_map");
-            fmt_map(map, cfg->uid);
-            int ok = write_str(path, map) == 0;
-            fmt_proc(path, pid, "/gid_map");
-            fmt_map(map, cfg->gid);
-            ok = ok && write_str(path, map) == 0;
+            envrun_fmt_proc(path, pid, "/uid_map");
+            envrun_fmt_map(map, cfg->uid);
+            int ok = envrun_write_str(path, map) == 0;
+            envrun_fmt_proc(path, pid, "/gid_map");
+            envrun_fmt_map(map, cfg->gid);
+            ok = ok && envrun_write_str(path, map) == 0;
             if (ok) (void)!write(maps[1], "m", 1);
             close(maps[1]); /* on failure the child reads EOF and reports "userns-maps" */
             maps[1] = -1;
@@ -512,71 +340,3 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
     return rc;
 }
 
-int envrun_read_record(int fd, envrun_report *rep) {
-    memset(rep, 0, sizeof *rep);
-    struct record r;
-    ssize_t n;
-    do n = read(fd, &r, sizeof r);
-    while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof r) return 0;
-    rep->kind = r.kind == REC_STATUS ? 1 : r.kind == REC_FAIL ? 2 : 0;
-    rep->status = r.status;
-    rep->utime_us = r.utime_us;
-    rep->stime_us = r.stime_us;
-    rep->maxrss_kb = r.maxrss_kb;
-    rep->err_no = r.err_no;
-    memcpy(rep->step, r.step, sizeof rep->step);
-    rep->step[sizeof rep->step - 1] = 0;
-    return 1;
-}
-
-int envrun_read_report(int fd, envrun_report *rep) {
-    memset(rep, 0, sizeof *rep);
-    struct record r;
-    for (;;) {
-        ssize_t n = read(fd, &r, sizeof r);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (n != (ssize_t)sizeof r) continue;
-        if (r.kind == REC_FAIL && rep->kind != 2) {
-            rep->kind = 2;
-            rep->err_no = r.err_no;
-            memcpy(rep->step, r.step, sizeof rep->step);
-            rep->step[sizeof rep->step - 1] = 0;
-        } else if (r.kind == REC_STATUS && rep->kind != 2) {
-            rep->kind = 1;
-            rep->status = r.status;
-            rep->utime_us = r.utime_us;
-            rep->stime_us = r.stime_us;
-            rep->maxrss_kb = r.maxrss_kb;
-        }
-    }
-    return 0;
-}
-
-void envrun_spawn_release(envrun_spawn_result *res) {
-    if (res->report_fd >= 0) close(res->report_fd);
-    if (res->pidfd >= 0) close(res->pidfd);
-    if (res->stack) munmap(res->stack, 2 * STACK_SIZE);
-    res->report_fd = -1;
-    res->pidfd = -1;
-    res->stack = NULL;
-}
-
-int envrun_reap(pid_t pid, long long *utime_us, long long *stime_us, long long *maxrss_kb) {
-    int st;
-    struct rusage ru;
-    pid_t r;
-    do r = (pid_t)wait4(pid, &st, __WALL, &ru);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) return -1;
-    if (utime_us) *utime_us = (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
-    if (stime_us) *stime_us = (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
-    if (maxrss_kb) *maxrss_kb = ru.ru_maxrss;
-    return st;
-}
-
-int envrun_wifexited(int status) { return WIFEXITED(status); }
-int envrun_wexitstatus(int status) { return WEXITSTATUS(status); }
-int envrun_wifsignaled(int status) { return WIFSIGNALED(status); }
-int envrun_wtermsig(int status) { return WTERMSIG(status); }

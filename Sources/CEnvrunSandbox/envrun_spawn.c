@@ -6,9 +6,9 @@
  * no libseccomp (the filter was compiled by the parent). Failures are reported as
  * (step name, errno) records on an O_CLOEXEC pipe.
  *
- * with_init = 1 (cold runs): pid 1 is this C code. It builds the mount namespace, then clones the
- * job (CLONE_VM, own stack), writes the job's user-namespace maps, waits for its execve, reaps
- * every process that ends up as its
+ * with_init = 1 (cold runs): pid 1 is this C code. It clones the job (CLONE_VM, own stack, new
+ * user namespace), builds the mount namespace meanwhile, writes the job's uid/gid maps, lets it
+ * go, waits for its execve, reaps every process that ends up as its
  * child, and when the job is reaped writes the job's status and rusage to the pipe and exits -
  * which kills whatever the job left behind in the pid namespace.
  * with_init = 0 (warm-pool zygote): the program itself becomes pid 1 after the same set-up.
@@ -101,6 +101,12 @@ static void become_job(const envrun_spawn_config *cfg, int rfd, const struct chi
         struct rlimit rl = {(rlim_t)lims[i].v, (rlim_t)lims[i].v};
         if (syscall(SYS_prlimit64, 0, lims[i].res, &rl, NULL) < 0) fail(rfd, "setrlimit");
     }
+    umask(022);
+    if (cfg->with_init) {
+        /* Wait for pid 1: root built, maps written (EOF: pid 1 failed and reported). */
+        char go;
+        if (read(ctx->maps_r, &go, 1) != 1) fail(rfd, "wait-for-init");
+    }
     if (cfg->ns_flags & ENVRUN_NS_USER) {
         /* A user namespace of our own, made while still root (the zygote unshares here; a cold
          * job was cloned into one by pid 1). Root outside (the parent, or pid 1) writes the
@@ -108,12 +114,12 @@ static void become_job(const envrun_spawn_config *cfg, int rfd, const struct chi
          * below and execve the job holds no capability there, and none over the other
          * namespaces (owned by the initial user namespace). Nothing reads /proc/self here, so
          * the shared memory descriptor's "dumpable" flag never matters. */
-        char c;
         if (!cfg->with_init) {
+            char c;
             if (unshare(CLONE_NEWUSER) < 0) fail(rfd, "unshare-user");
             report(rfd, REC_MAPS, "maps", 0);
+            if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
         }
-        if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
     }
     /* Raw syscalls: glibc's setresuid would signal the parent's threads (shared memory). */
     if (syscall(SYS_setgroups, 0, NULL) < 0) fail(rfd, "setgroups");
@@ -170,6 +176,22 @@ static int init_main(void *arg) {
     rfd = 4;
     ctx->report_fd = 4;
     if (ctx->maps_r >= 0) ctx->maps_r = 5;
+    pid_t job = -1;
+    int up[2] = {-1, -1}, down[2] = {-1, -1};
+    int userns = (cfg->ns_flags & ENVRUN_NS_USER) != 0;
+    if (cfg->with_init) {
+        /* Clone the job first: a new task waits for a CPU (here up to ~10 ms under load), and it
+         * can do that while we build the root. It blocks until we say "go", with the root built
+         * (pivot_root moves its root too: same mount namespace) and its uid/gid maps written. */
+        if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail(rfd, "sync-pipes");
+        ctx->exec_r = up[0];
+        ctx->maps_r = down[0];
+        ctx->maps_w = down[1];
+        job = (pid_t)clone(job_main, ctx->job_stack_top, CLONE_VM | SIGCHLD | (userns ? CLONE_NEWUSER : 0), ctx);
+        if (job < 0) fail(rfd, "clone-job");
+        close(up[1]);
+        close(down[0]);
+    }
     if (cfg->ns_flags & ENVRUN_NS_MOUNT) {
         const char *step = envrun_build_root(cfg);
         if (step) fail(rfd, step);
@@ -180,18 +202,7 @@ static int init_main(void *arg) {
         become_job(cfg, rfd, ctx);
         return 127;
     }
-    int up[2], down[2];
-    if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail(rfd, "sync-pipes");
-    ctx->exec_r = up[0];
-    ctx->maps_r = down[0];
-    ctx->maps_w = down[1];
-    int userns = (cfg->ns_flags & ENVRUN_NS_USER) != 0;
-    pid_t job = (pid_t)clone(job_main, ctx->job_stack_top, CLONE_VM | SIGCHLD | (userns ? CLONE_NEWUSER : 0), ctx);
-    if (job < 0) fail(rfd, "clone-job");
-    close(up[1]);
-    close(down[0]);
     if (userns) {
-        /* Usually done before the new job is even scheduled: it does not wait. */
         char path[64], map[48];
         envrun_fmt_proc(path, job, "/uid_map");
         envrun_fmt_map(map, cfg->uid);
@@ -199,8 +210,8 @@ static int init_main(void *arg) {
         envrun_fmt_proc(path, job, "/gid_map");
         envrun_fmt_map(map, cfg->gid);
         if (envrun_write_str(path, map) < 0) fail(rfd, "gid_map");
-        if (write(down[1], "m", 1) != 1) fail(rfd, "userns-sync");
     }
+    if (write(down[1], "g", 1) != 1) fail(rfd, "job-go");
     close(down[1]);
     /* EOF: the job has exec'd (its end was close-on-exec) or died after reporting a failure.
      * Tell the parent it may release the config. */

@@ -65,8 +65,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var epochs = 30
     public var batchSize = 64
     public var learningRate: Float = 1e-3
-    public var l2: Float = 1e-3
-    public var hidden = 32
+    public var l2: Float = 1
+    public var hidden = 0
     public var seed: UInt64 = 20_240_601
     /// Fraction of the training pairs kept aside (seeded) to pick the best epoch.
     public var devFraction = 0.1

@@ -48,8 +48,8 @@ struct RMCommand: AsyncParsableCommand {
         @Option(help: "Epochs.") var epochs = 30
         @Option(help: "Pairs per mini-batch.") var batchSize = 64
         @Option(help: "Adam learning rate.") var lr: Float = 1e-3
-        @Option(help: "L2 weight decay.") var l2: Float = 1e-3
-        @Option(help: "Hidden units of the head (0: linear).") var hidden = 32
+        @Option(help: "L2 weight decay.") var l2: Float = 1
+        @Option(help: "Hidden units of the head (0: linear).") var hidden = 0
         @Option(help: "Seed for initialisation, shuffles, dev split and the random baseline.") var seed: UInt64 = 20_240_601
         @Option(help: "Fraction of the training pairs used to pick the best epoch.") var devFraction = 0.1
         @Option(help: "Longest encoder input in tokens.") var maxLength = 256

@@ -104,7 +104,8 @@ public struct TrainingRun: Sendable {
 
         let t1 = Date()
         let result = PairwiseTrainer.train(trainSet, config: training) { r in
-            log(String(format: "epoch %3d  train loss %.4f  dev loss %.4f  dev acc %.3f", r.epoch, r.trainLoss, r.devLoss, r.devAccuracy))
+            let dev = r.devLoss.map { String(format: "  dev loss %.4f  dev acc %.3f", $0, r.devAccuracy ?? 0) } ?? ""
+            log(String(format: "epoch %3d  train loss %.4f", r.epoch, r.trainLoss) + dev)
         }
         let trainSeconds = Date().timeIntervalSince(t1)
         let held = heldOut.isEmpty ? nil : HeldOutMetrics.measure(head: result.head, on: heldSet, seed: training.seed)

@@ -68,6 +68,7 @@ import Testing
         config.hidden = 8
         config.learningRate = 1e-2
         config.batchSize = 32
+        config.l2 = 1e-3
         let a = PairwiseTrainer.train(train, config: config)
         let b = PairwiseTrainer.train(train, config: config)
         #expect(a.head == b.head)

@@ -47,50 +47,65 @@ public struct EncoderBench: Sendable {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 
-    /// Median GFLOP/s of `C[m×n] = A[m×k] · B[n×k]ᵀ`.
-    func gemmGFLOPs(m: Int, n: Int, k: Int) -> Double {
-        var rng = SeededRandom(seed: seed)
-        let a = (0..<(m * k)).map { _ in Float(rng.unit() - 0.5) }
-        let b = (0..<(n * k)).map { _ in Float(rng.unit() - 0.5) }
-        var c = [Float](repeating: 0, count: m * n)
-        var times: [Double] = []
-        for rep in 0...repeats {
-            let t = a.withUnsafeBufferPointer { ap in
+    /// A timed `C[m×n] = A[m×k] · B[n×k]ᵀ` on fixed random operands.
+    struct Gemm {
+        let m: Int, n: Int, k: Int
+        let a: [Float], b: [Float]
+        var c: [Float]
+        init(m: Int, n: Int, k: Int, seed: UInt64) {
+            var rng = SeededRandom(seed: seed)
+            self.m = m
+            self.n = n
+            self.k = k
+            a = (0..<(m * k)).map { _ in Float(rng.unit() - 0.5) }
+            b = (0..<(n * k)).map { _ in Float(rng.unit() - 0.5) }
+            c = [Float](repeating: 0, count: m * n)
+        }
+        var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+        mutating func timed() -> Double {
+            let (m, n, k) = (self.m, self.n, self.k)
+            return a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        Self.time {
+                        EncoderBench.time {
                             BLAS.gemmNT(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: k,
                                         c: cp.baseAddress!, ldc: n)
                         }
                     }
                 }
             }
-            if rep > 0 { times.append(t) }  // the first run warms caches and threads
         }
-        return 2 * Double(m) * Double(n) * Double(k) / Self.median(times) / 1e9
     }
 
     public func run(encoder: MiniLMEncoder, log: (String) -> Void) -> Report {
         let c = encoder.config
         let n = batch * tokens
-        log("sgemm \(gemmSize)³ …")
-        let peakSquare = gemmGFLOPs(m: gemmSize, n: gemmSize, k: gemmSize)
-        log("sgemm FFN shape \(n)×\(c.intermediateSize)×\(c.hiddenSize) …")
-        let ffn = gemmGFLOPs(m: n, n: c.intermediateSize, k: c.hiddenSize)
+        var square = Gemm(m: gemmSize, n: gemmSize, k: gemmSize, seed: seed)
+        var ffnShape = Gemm(m: n, n: c.intermediateSize, k: c.hiddenSize, seed: seed + 1)
         var rng = SeededRandom(seed: seed)
         let ids: [[Int32]] = (0..<batch).map { _ in
             [encoder.tokenizer.clsID]
                 + (0..<(tokens - 2)).map { _ in Int32(1000 + Int(rng.next() % UInt64(c.vocabSize - 1000))) }
                 + [encoder.tokenizer.sepID]
         }
-        log("encoder \(batch)×\(tokens) tokens …")
-        var times: [Double] = []
+        // The three measurements alternate, so that all of them see the same load on a shared machine;
+        // round 0 warms caches and OpenBLAS's threads and is not counted.
+        var times: [Double] = [], squareTimes: [Double] = [], ffnTimes: [Double] = []
         var sink: Float = 0
         for rep in 0...repeats {
-            let t = Self.time { sink += encoder.embed(tokenIDs: ids)[0][0] }
-            if rep > 0 { times.append(t) }
+            let ts = square.timed()
+            let tf = ffnShape.timed()
+            let te = Self.time { sink += encoder.embed(tokenIDs: ids)[0][0] }
+            if rep > 0 {
+                squareTimes.append(ts)
+                ffnTimes.append(tf)
+                times.append(te)
+            }
+            log(String(format: "round %d/%d: sgemm %.1f GFLOP/s, encoder %.3f s", rep, repeats, square.flops / ts / 1e9, te))
         }
         if sink.isNaN { log("warning: NaN in embeddings") }
+        let peakSquare = square.flops / Self.median(squareTimes) / 1e9
+        let ffn = ffnShape.flops / Self.median(ffnTimes) / 1e9
         let med = Self.median(times)
         let flops = encoder.flops(lengths: Array(repeating: tokens, count: batch))
         let gflops = flops / med / 1e9

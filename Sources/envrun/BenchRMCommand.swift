@@ -21,6 +21,11 @@ struct BenchRMCommand: AsyncParsableCommand {
     @Option(help: "Timed repetitions (after one warm-up).") var repeats = 7
     @Flag(help: "Print JSON.") var json = false
 
+    func validate() throws {
+        if !(3...512).contains(tokens) { throw ValidationError("--tokens must be between 3 and 512") }
+        if batch < 1 || threads < 1 { throw ValidationError("--batch and --threads must be positive") }
+    }
+
     func run() async throws {
         BLAS.setThreads(threads)
         let encoder = try MiniLMEncoder.load(EncoderFiles.resolve(modelDir), maxLength: max(tokens, 256))

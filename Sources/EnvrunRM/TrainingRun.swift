@@ -88,7 +88,7 @@ public struct TrainingRun: Sendable {
         guard train.count >= 2 else { throw EnvrunError(.invalidInput, "fewer than 2 training pairs", field: "pairs") }
 
         let encoder = try MiniLMEncoder.load(EncoderFiles.resolve(modelDir), maxLength: maxLength)
-        let cache = EmbeddingCache(dimension: encoder.dimension)
+        let cache = EmbeddingCache(dimension: encoder.dimension, capacity: .max)  // a training set is finite
         if let cachePath {
             let n = cache.load(from: cachePath)
             if n > 0 { log("embedding cache: \(n) entries from \(cachePath)") }

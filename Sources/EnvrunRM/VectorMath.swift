@@ -1,16 +1,21 @@
 import Foundation
 
 /// Vectorised exp and erf on 8 floats at a time, for the encoder's softmax and GELU (the scalar libm calls
-/// were a third of the encoder's time). Accuracy is at float32 resolution; the NumPy check in the tests
+/// took a large part of the encoder's time). Accuracy is at float32 resolution; the NumPy check in the tests
 /// covers the result end to end.
 enum VectorMath {
     typealias V = SIMD8<Float>
+    typealias U = SIMD8<UInt32>
 
-    /// exp(x), Cephes' expf: Cody–Waite reduction by ln 2 and a degree-5 polynomial (relative error ~1e-7).
+    /// exp(x), Cephes' expf: Cody–Waite reduction by ln 2 and a degree-5 polynomial (relative error ~1e-7);
+    /// rounding and the 2^k scale use float/integer bit tricks only (generic SIMD conversions are slow).
+    /// Meant for x ≤ 88 (softmax and erf only pass x ≤ 0); below −87.3 it returns exp(−87.3).
     @inline(__always)
     static func exp(_ x: V) -> V {
-        let x = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
-        let k = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        let x = pointwiseMax(x, V(repeating: -87.3))
+        let magic = V(repeating: 12_582_912)  // 1.5 · 2²³: adding it rounds to the nearest integer
+        let t = x * 1.442_695_04 + magic
+        let k = t - magic
         let r = x - k * 0.693_359_375 - k * -2.121_944_4e-4
         var p = V(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_950_7e-3
@@ -19,14 +24,16 @@ enum VectorMath {
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         let y = p * (r * r) + r + 1
-        let bits = (SIMD8<Int32>(k, rounding: .towardZero) &+ 127) &<< 23
-        return y * unsafeBitCast(bits, to: V.self)
+        let kbits = unsafeBitCast(t, to: U.self) &- U(repeating: 0x4B40_0000)
+        let scale = (kbits &+ U(repeating: 127)) &<< U(repeating: 23)
+        return y * unsafeBitCast(scale, to: V.self)
     }
 
-    /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), odd-extended.
+    /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7) on |x|, sign copied back bitwise.
     @inline(__always)
     static func erf(_ x: V) -> V {
-        let a = x.replacing(with: -x, where: x .< 0)
+        let xb = unsafeBitCast(x, to: U.self)
+        let a = unsafeBitCast(xb & U(repeating: 0x7FFF_FFFF), to: V.self)
         let t = 1 / (1 + 0.327_591_1 * a)
         var p = V(repeating: 1.061_405_429)
         p = p * t - 1.453_152_027
@@ -34,7 +41,7 @@ enum VectorMath {
         p = p * t - 0.284_496_736
         p = p * t + 0.254_829_592
         let e = 1 - p * t * exp(-(a * a))
-        return e.replacing(with: -e, where: x .< 0)
+        return unsafeBitCast(unsafeBitCast(e, to: U.self) | (xb & U(repeating: 0x8000_0000)), to: V.self)
     }
 
     /// In-place GELU `0.5 · x · (1 + erf(x / √2))` over a buffer.

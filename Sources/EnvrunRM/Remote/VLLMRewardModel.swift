@@ -129,8 +129,12 @@ public struct VLLMRewardModel: ScalarRewardModel {
             if let key = config.apiKey { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
             let data: Data
             let response: URLResponse
-            do { (data, response) = try await session.data(for: request) } catch {
-                lastError = "\(error.localizedDescription)"
+            do { (data, response) = try await session.data(for: request) } catch let error as URLError {
+                lastError = error.code == .timedOut
+                    ? "timed out after \(config.timeoutSeconds) s" : "transport error \(error.code.rawValue): \(error.localizedDescription)"
+                continue
+            } catch {
+                lastError = "\(error)"
                 continue
             }
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0

@@ -135,17 +135,17 @@ struct Lexer {
         var sawSeparator = false
         while (1...3).contains(intPart.count) || intPart.count > 3 && sawSeparator {
             let sepLen: Int
-            if peek() == ",", depth == 0 {
+            if peek() == ",", peek(1) == "\\", peek(2) == "!" {
+                // `10,\!080` and `11,\! 111`
+                var k = i + 3
+                while k < s.count, s[k] == " " { k += 1 }
+                sepLen = k - i
+            } else if peek() == ",", depth == 0 {
                 sepLen = 1
             } else if peek() == "\\", peek(1) == "," {
                 sepLen = 2
             } else if peek() == "{", peek(1) == ",", peek(2) == "}" {
                 sepLen = 3
-            } else if peek() == ",", peek(1) == "\\", peek(2) == "!" {
-                // `10,\!080` and `11,\! 111`
-                var k = i + 3
-                while k < s.count, s[k] == " " { k += 1 }
-                sepLen = k - i
             } else {
                 break
             }

@@ -117,7 +117,6 @@ public struct MathVerifier: Sendable {
             switch try Comparer(budget: budget, options: options).equal(g, p) {
             case .yes: return result(true, .ok, g.description, p.description, nil)
             case .no:
-                if sameText { return result(true, .ok, g.description, p.description, "same text") }
                 return result(false, .ok, g.description, p.description, nil)
             case .unknown:
                 if sameText { return result(true, .ok, g.description, p.description, "same text") }

@@ -66,9 +66,14 @@ struct Lexer {
             case "+", "-", "/", "^", "_", "!", "=", "|", "&", "%", ",", ";", ":", "'":
                 i += 1
                 if c == "^", peek() == "{", peek(1) == "\\", matchWord(at: i + 2, "circ"), skipDegree(from: i) {
+                    out.append(.op("deg"))
                     continue
                 }
-                if c == "^", peek() == "\\", matchWord(at: i + 1, "circ") { i += 5; continue }
+                if c == "^", peek() == "\\", matchWord(at: i + 1, "circ") {
+                    i += 5
+                    out.append(.op("deg"))
+                    continue
+                }
                 out.append(.op(String(c)))
             case "*":
                 i += 1
@@ -115,7 +120,8 @@ struct Lexer {
         case "÷": out.append(.op("/"))
         case "∪": out.append(.op("cup"))
         case "∈": out.append(.op("in"))
-        case "°", "\u{00A0}", "\u{2009}", "\u{202F}": break
+        case "°": out.append(.op("deg"))
+        case "\u{00A0}", "\u{2009}", "\u{202F}": break
         default: throw .parse("unexpected character '\(c)'")
         }
     }
@@ -222,7 +228,7 @@ struct Lexer {
     static let skipCommands: Set<String> = [
         "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
         "displaystyle", "textstyle", "quad", "qquad", "limits", "nolimits", "mathrm", "mathbf", "textbf",
-        "boldsymbol", "mathit", "mathsf", "bf", "rm", "it", "circ", "degree", "dollar", "hline", "cr", "nonumber",
+        "boldsymbol", "mathit", "mathsf", "bf", "rm", "it", "dollar", "overline", "mathbb", "hline", "cr", "nonumber",
         "middle", "phantom", "hspace", "vspace", "displaylimits",
     ]
     static let greek: Set<String> = [
@@ -281,8 +287,7 @@ struct Lexer {
             out.append(.command(name + ":" + env))
             // `\begin{array}{cc}`: drop the column spec.
             if name == "begin", env == "array" || env == "tabular" { _ = try? readGroup() }
-        case "overline":
-            throw .parse("\\overline outside a repeating decimal")
+        case "circ", "degree": out.append(.op("deg"))
         default:
             out.append(.command(name))
         }

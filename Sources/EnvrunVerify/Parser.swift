@@ -6,6 +6,8 @@ struct Parser {
     var depth = 0
     var nodes = 0
     var absDepth = 0
+    /// Inside the argument of a trigonometric function, where degrees mean π/180.
+    var trigDepth = 0
 
     static func parse(_ tokens: [Token], budget: Budget) throws(VerifyFailure) -> Expr {
         var p = Parser(toks: tokens, budget: budget)
@@ -195,7 +197,10 @@ struct Parser {
     mutating func parsePostfixOps(_ start: Expr) throws(VerifyFailure) -> Expr {
         var e = start
         while true {
-            if eat("!") {
+            if eat("deg") {
+                // `60^\circ`: a plain number of degrees, except inside sin/cos/tan where it is 60·π/180.
+                if trigDepth > 0 { e = try node(.product([e, .quotient(.constant(.pi), .int(180))])) }
+            } else if eat("!") {
                 e = try node(.function(.factorial, [e]))
             } else if eat("%") {
                 e = try node(.percent(e))

@@ -152,6 +152,9 @@ extension Parser {
         for _ in 0..<2 {
             if eat("^") { power = try parseExponent() } else if eat("_") { base = try parseArg() }
         }
+        let trig: Set<Expr.Function> = [.sin, .cos, .tan, .cot, .sec, .csc]
+        if trig.contains(f) { trigDepth += 1 }
+        defer { if trig.contains(f) { trigDepth -= 1 } }
         let arg: Expr
         if peekOp("(") {
             pos += 1

@@ -22,10 +22,10 @@ struct VerifyCommand: AsyncParsableCommand {
             output line is the JSON result, in input order; a malformed line gets an error line.
             """)
 
-    @Option(help: "The reference answer (or a whole reference solution).")
+    @Option(parsing: .unconditional, help: "The reference answer (or a whole reference solution); may start with '-'.")
     var gold: String?
 
-    @Option(help: "The predicted answer or a whole model response.")
+    @Option(parsing: .unconditional, help: "The predicted answer or a whole model response; may start with '-'.")
     var pred: String?
 
     @Option(help: "Read {\"gold\",\"pred\"} lines from this JSON Lines file ('-' for stdin); write one result per line.")

@@ -121,6 +121,7 @@ struct Lexer {
         case "∪": out.append(.op("cup"))
         case "∈": out.append(.op("in"))
         case "°": out.append(.op("deg"))
+        case "²", "³": out.append(.op("^")); out.append(.number(c == "²" ? "2" : "3", repeating: nil))
         case "\u{00A0}", "\u{2009}", "\u{202F}": break
         default: throw .parse("unexpected character '\(c)'")
         }

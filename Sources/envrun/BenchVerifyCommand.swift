@@ -7,15 +7,16 @@ struct BenchVerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Benchmark the math verifier against Math-Verify on MATH-500 and GSM8K, in one run.",
         discussion: """
-            Checks every reference solution against its gold answer (MATH-500: `solution` vs `answer`; GSM8K:
-            the reference solution vs the number after ####) and, when given, GSM8K's example model solutions
-            against their `is_correct` labels, and MATH-500 gold answers rewritten in another notation (expected
-            equivalent) or with one digit changed (expected not equivalent), each inside a short response. Prints checks/s (median of --repeats passes, one thread),
-            agreement with the expected verdicts, and — when a Python with math-verify is available — the same
+            Checks every reference solution against its gold answer (MATH-500: `solution` vs `answer`; GSM8K: \
+            the reference solution vs the number after ####) and, when given, GSM8K's example model solutions \
+            against their `is_correct` labels, and MATH-500 gold answers rewritten in another notation (expected \
+            equivalent) or broken — a digit changed, a bracket flipped, ± or a list item dropped (expected not \
+            equivalent) — each inside a short response. Prints checks/s (median of --repeats passes, one thread), \
+            agreement with the expected verdicts, and — when a Python with math-verify is available — the same \
             figures for Math-Verify on the same pairs, the speed ratio, and every pair where the two disagree.
 
-            Math-Verify runs from .venv-bench/ (created with /usr/bin/python3 -m venv and `pip install
-            math-verify==0.9.0` on first use unless --no-install), or from --python.
+            Math-Verify runs from .venv-bench/ (created with /usr/bin/python3 -m venv and `pip install \
+            math-verify==0.9.0` on first use unless --no-install), or from --python. \
             Files: task packs (Tasks/<pack>/tasks.jsonl.gz) or the raw dataset files; .gz is read with gzip -dc.
             """)
 

@@ -10,15 +10,15 @@ struct VerifyCommand: AsyncParsableCommand {
             One pair:   envrun verify --gold '\\frac12' --pred 'The answer is $0.5$.' --json
             A file:     envrun verify --jsonl pairs.jsonl > results.jsonl
 
-            --pred may be a whole model response: the answer is its last \\boxed{} (or \\fbox{}), a GSM8K
-            '#### N', the text after "The answer is" / "Final Answer:", the whole response when it is one short
+            --pred may be a whole model response: the answer is its last \\boxed{} (or \\fbox{}), a GSM8K \
+            '#### N', the text after "The answer is" / "Final Answer:", the whole response when it is one short \
             line, or else the last number. --gold may be a bare answer or a whole reference solution.
 
-            Status: ok (compared; see equivalent), unparseable (no readable answer in the prediction) or error
-            (unreadable gold, a work limit hit, or undecidable). Every call is bounded by a work budget, so
+            Status: ok (compared; see equivalent), unparseable (no readable answer in the prediction) or error \
+            (unreadable gold, a work limit hit, or undecidable). Every call is bounded by a work budget, so \
             hostile input returns quickly.
 
-            In --jsonl mode each input line is {"gold": …, "pred": …} (an "id" field is copied through) and each
+            In --jsonl mode each input line is {"gold": …, "pred": …} (an "id" field is copied through) and each \
             output line is the JSON result, in input order; a malformed line gets an error line.
             """)
 

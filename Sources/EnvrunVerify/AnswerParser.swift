@@ -12,7 +12,7 @@ enum AnswerParser {
         // Only words: a text answer.
         if tokens.allSatisfy({ if case .text = $0 { return true } else { return $0 == .op(",") } }) {
             let words = tokens.compactMap { t -> String? in if case .text(let w) = t { return w } else { return nil } }
-            return .text(words.joined(separator: " ").trimmingSpaces)
+            return Parser.textAnswer(words.joined(separator: " "))
         }
         let e = try Parser.parse(tokens, budget: budget)
         return try expandPlusMinus(e, budget: budget)

@@ -56,9 +56,12 @@ public enum BenchVariants {
 
     static func rewrite(_ gold: String) -> String {
         var s = gold
-        for (a, b) in [(",\\! ", ","), ("\\left", ""), ("\\right", ""), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\!", ""),
-                       ("^\\circ", ""), ("^{\\circ}", ""), ("\\text{(", "("), ("\\pi", "π")] {
+        for (a, b) in [(",\\! ", "{,}"), (",\\!", "{,}"), ("\\left", ""), ("\\right", ""), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\!", ""),
+                       ("\\text{(", "("), ("\\pi", "π")] {
             s = s.replacingAll(a, with: b)
+        }
+        if !s.contains("\\sin"), !s.contains("\\cos"), !s.contains("\\tan") {
+            s = s.replacingAll("^\\circ", with: "").replacingAll("^{\\circ}", with: "")
         }
         s = fractionsToSlashes(s)
         if s.hasPrefix("\\text{"), s.hasSuffix("}"), !s.dropFirst(6).contains("{") {

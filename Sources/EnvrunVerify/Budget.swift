@@ -10,7 +10,7 @@ public struct VerifyLimits: Codable, Sendable, Equatable {
     /// Most nodes in one parsed expression.
     public var maxNodes: Int = 1_500
     /// Largest |integer exponent| evaluated exactly.
-    public var maxExponent: Int = 2_000
+    public var maxExponent: Int = 100_000
     /// Largest n for which n! is evaluated exactly.
     public var maxFactorial: Int = 3_000
     /// Largest size (bits) of any exact intermediate number.

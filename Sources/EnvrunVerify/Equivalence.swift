@@ -117,6 +117,7 @@ struct Comparer {
 }
 
 extension Expr {
+    var isText: Bool { if case .text = self { return true } else { return false } }
     var isPercent: Bool { if case .percent = self { return true } else { return false } }
 }
 

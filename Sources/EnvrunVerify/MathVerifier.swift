@@ -117,6 +117,12 @@ public struct MathVerifier: Sendable {
             switch try Comparer(budget: budget, options: options).equal(g, p) {
             case .yes: return result(true, .ok, g.description, p.description, nil)
             case .no:
+                // A text answer against something that parsed as math (`\text{1:03 PM}` vs `1:03 PM`):
+                // compare the two as text.
+                if g.isText != p.isText, Comparer.normalizeText(goldText) == Comparer.normalizeText(predText),
+                    !Comparer.normalizeText(goldText).isEmpty {
+                    return result(true, .ok, g.description, p.description, "same text")
+                }
                 return result(false, .ok, g.description, p.description, nil)
             case .unknown:
                 if sameText { return result(true, .ok, g.description, p.description, "same text") }

@@ -81,6 +81,10 @@ struct Parser {
         defer { depth -= 1 }
         var parts = [try parseRelation()]
         while eat("cup") { parts.append(try parseRelation()) }
+        if parts.count == 1, eat(":") {
+            // A ratio `3:1` is the number 3/1.
+            return try node(.quotient(parts[0], try parseRelation()))
+        }
         return parts.count == 1 ? parts[0] : try node(.union(parts))
     }
 
@@ -210,6 +214,9 @@ struct Parser {
                 switch e {
                 case .number(let r, false) where r.isInteger && !r.isNegative:
                     guard let b = Int(sub), b >= 2, b <= 36 else { throw .parse("bad base subscript '\(sub)'") }
+                    guard r.description.allSatisfy({ $0.hexDigitValue.map { $0 < b } ?? false }) else {
+                        throw .parse("'\(r)' is not a number in base \(b)")
+                    }
                     e = try node(.based(digits: r.description, base: b))
                 case .variable(let v):
                     e = try node(.variable(v + "_" + sub))

@@ -34,7 +34,7 @@ extension Parser {
             if l == "i" { return try node(.constant(.i)) }
             return try node(.variable(l))
         case .text(let t):
-            return try node(.text(t.trimmingSpaces))
+            return try node(Parser.textAnswer(t))
         case .command(let c):
             return try parseCommand(c)
         case .op(let o):
@@ -131,7 +131,8 @@ extension Parser {
                 let digits = String(c.dropFirst(6))
                 try expect("_")
                 let sub = try readSubscript()
-                guard let b = Int(sub), b >= 2, b <= 36, Int(digits, radix: b) != nil || digits.count > 12 else {
+                guard let b = Int(sub), b >= 2, b <= 36,
+                    digits.allSatisfy({ $0.hexDigitValue.map { $0 < b } ?? ($0.isLetter && b > 16) }) else {
                     throw .parse("'\(digits)' is not a number in base '\(sub)'")
                 }
                 return try node(.based(digits: digits, base: b))
@@ -207,6 +208,13 @@ extension Parser {
             throw .parse("ragged matrix")
         }
         return try node(.matrix(rows))
+    }
+
+    /// `\text{A, D}` is the set of choices {A, D}; other text is one text answer.
+    static func textAnswer(_ t: String) -> Expr {
+        let items = t.split(separator: ",").map { String($0).trimmingSpaces }
+        if items.count > 1, items.allSatisfy({ !$0.isEmpty && $0.count <= 3 }) { return .set(items.map { .text($0) }) }
+        return .text(t.trimmingSpaces)
     }
 
     static func numberValue(_ digits: String, repeating: String?) throws(VerifyFailure) -> Rational {

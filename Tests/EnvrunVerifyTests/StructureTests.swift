@@ -46,8 +46,9 @@ struct StructureTests {
     ]
     static let texts: [Case] = [
         Case("\\text{Sunday}", "Sunday", true), Case("\\text{(A)}", "A", true), Case("\\text{Devon}", "devon", true),
-        Case("\\text{odd}", "\\textbf{odd}", true),
-        Case("\\text{Sunday}", "Monday", false), Case("\\text{even}", "odd", false), Case("\\text{(A)}", "(B)", false),
+        Case("\\text{odd}", "\\textbf{odd}", true), Case("\\text{A,D}", "D, A", true),
+        Case("\\text{1:03 PM}", "1:03 PM", true), Case("3:1", "6:2", true),
+        Case("\\text{Sunday}", "Monday", false), Case("\\text{A,D}", "A", false), Case("3:1", "1:3", false), Case("\\text{even}", "odd", false), Case("\\text{(A)}", "(B)", false),
     ]
 
     @Test("intervals and unions", arguments: intervals) func interval(c: Case) { expectCase(c) }

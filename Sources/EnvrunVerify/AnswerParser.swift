@@ -4,8 +4,7 @@ enum AnswerParser {
         if raw.utf8.count > budget.limits.maxAnswerLength {
             throw .limit("answer longer than \(budget.limits.maxAnswerLength) characters")
         }
-        let lexed = try Lexer.lex(raw, budget: budget)
-        var tokens = lexed.tokens
+        var tokens = try Lexer.lex(raw, budget: budget)
         // Trailing punctuation of a sentence.
         while let last = tokens.last, last == .op(",") || last == .op(";") || last == .op(":") { tokens.removeLast() }
         if tokens.isEmpty { throw .parse("empty answer") }

@@ -74,7 +74,7 @@ public enum BenchVariants {
         return s
     }
 
-    /// `\frac{A}{B}` → `(A)/(B)` when A and B hold no braces and the fraction is not an exponent, a subscript
+    /// `\frac{A}{B}` → `((A)/(B))` when A and B hold no braces and the fraction is not an exponent, a subscript
     /// or the fraction part of a mixed number.
     static func fractionsToSlashes(_ s: String) -> String {
         var chars = Array(s)
@@ -90,7 +90,7 @@ public enum BenchVariants {
                 continue
             }
             let a = chars[(r + 6)..<aEnd], b = chars[(aEnd + 2)..<bEnd]
-            let repl = Array("(") + a + Array(")/(") + b + Array(")")
+            let repl = Array("((") + a + Array(")/(") + b + Array("))")
             chars.replaceSubrange(r...bEnd, with: repl)
             searchFrom = r + repl.count
         }

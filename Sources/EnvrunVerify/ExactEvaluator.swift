@@ -134,7 +134,7 @@ struct ExactEvaluator {
             if rawY.isUndefined { return .undefined }
             guard let n, n.isInteger, let k = Int(exactly: n.num), k >= 1, k <= 64, let y else { return .inexact }
             try budget.chargeBits(y.bits * 2)
-            return y.root(k).map { .value(CRational($0)) } ?? (y.isNegative && k % 2 == 0 ? .inexact : .inexact)
+            return y.root(k).map { .value(CRational($0)) } ?? .inexact
         case .factorial:
             guard let x else { return .inexact }
             guard x.isInteger else { return .inexact }

@@ -12,24 +12,18 @@ enum Token: Hashable, Sendable {
     case text(String)
 }
 
-struct LexResult {
-    var tokens: [Token]
-    /// Plain-text words (3+ letters, not a known name) were seen: the answer is probably text.
-    var sawWord: Bool
-}
 
 struct Lexer {
     private let s: [Unicode.Scalar]
     private var i = 0
     private var out: [Token] = []
     private var depth = 0
-    private var sawWord = false
     private let budget: Budget
 
-    static func lex(_ input: String, budget: Budget) throws(VerifyFailure) -> LexResult {
+    static func lex(_ input: String, budget: Budget) throws(VerifyFailure) -> [Token] {
         var lx = Lexer(s: Array(input.unicodeScalars), budget: budget)
         try lx.run()
-        return LexResult(tokens: lx.out, sawWord: lx.sawWord)
+        return lx.out
     }
 
     private init(s: [Unicode.Scalar], budget: Budget) {
@@ -219,7 +213,6 @@ struct Lexer {
         if let t = Lexer.plainWords[w] { out.append(t); return }
         if w.count >= 3 {
             // A plain-text word: a unit after a value ("5 apples") or a text answer ("Sunday").
-            sawWord = true
             out.append(.text(w))
             return
         }

@@ -102,7 +102,8 @@ struct NumericEvaluator {
             guard let n = real, let kz = try eval(args[1]), kz.im == 0, n <= 170, n >= 0 else { return nil }
             let k = kz.re
             if k < 0 || k > n { return Complex(0) }
-            return Complex((tgamma(n + 1) / (tgamma(k + 1) * tgamma(n - k + 1))).rounded())
+            let v = tgamma(n + 1) / (tgamma(k + 1) * tgamma(n - k + 1))
+            return Complex(n.rounded() == n && k.rounded() == k ? v.rounded() : v)
         }
     }
 }

@@ -32,15 +32,15 @@ struct ScalarComparer {
     /// `0.5` vs `\sin(\pi/6)` holds, `2.718281828` vs `e` does not (unless `floatTolerance` says so).
     static let decimalTolerance = 1e-13
 
-    /// Random points for the variables: exact rationals between about 0.6 and 4.
+    /// Random points for the variables: exact rationals p/q between 1 and 4 with small denominators
+    /// (positive, so that roots and logarithms of a variable are defined).
     func points(for vars: [String], count: Int, seed: UInt64) -> [[String: Rational]] {
         var rng = SplitMix64(state: seed)
         return (0..<count).map { _ in
             var env: [String: Rational] = [:]
             for v in vars {
                 let q = rng.int(3...13)
-                env[v] = Rational(BigInt(rng.int(2 * q...4 * q) - (rng.int(0...1) == 0 ? q : 0)) + 0, BigInt(q))
-                    + Rational(BigInt(rng.int(0...3)), BigInt(17))
+                env[v] = Rational(BigInt(rng.int(q...4 * q)), BigInt(q))
             }
             return env
         }

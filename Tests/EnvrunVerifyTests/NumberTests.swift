@@ -35,9 +35,9 @@ struct NumberTests {
         Case("\\sin^2 x + \\cos^2 x", "1", true), Case("\\frac{\\sqrt3}{2}", "\\sin\\frac{\\pi}{3}", true),
         Case("\\log_2 8", "3", true), Case("\\ln(e^3)", "3", true), Case("2\\sin x\\cos x", "\\sin(2x)", true),
         Case("\\tan\\theta", "\\frac{\\sin\\theta}{\\cos\\theta}", true), Case("\\log_4 2", "\\frac12", true),
-        Case("\\cos 60^\\circ", "\\frac12", true), Case("\\sin(30°)", "0.5", true), Case("\\tan 45^{\\circ}", "1", true),
+        Case("\\arcsin x", "\\sin^{-1}(x)", true), Case("\\cos 60^\\circ", "\\frac12", true), Case("\\sin(30°)", "0.5", true), Case("\\tan 45^{\\circ}", "1", true),
         Case("\\sin x", "\\cos x", false), Case("\\log_2 8", "4", false), Case("\\ln 2", "\\log_2 e", false),
-        Case("\\sin(2x)", "2\\sin x", false), Case("\\cos 60^\\circ", "\\cos 60", false),
+        Case("\\sin(2x)", "2\\sin x", false), Case("\\arcsin x", "\\arccos x", false), Case("\\cos 60^\\circ", "\\cos 60", false),
     ]
     static let spacing: [Case] = [
         Case("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\pi/2)", true), Case("3\\!\\cdot\\!4", "12", true),

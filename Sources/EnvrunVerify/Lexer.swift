@@ -103,7 +103,7 @@ struct Lexer {
     private mutating func lexUnicode(_ c: Unicode.Scalar) throws(VerifyFailure) {
         switch c {
         case "π": out.append(.command("pi"))
-        case "√": out.append(.command("sqrt"))
+        case "√": out.append(.command("usqrt"))
         case "∞": out.append(.command("infty"))
         case "±", "∓": out.append(.op("pm"))
         case "≤", "⩽": out.append(.op("<="))
@@ -237,7 +237,7 @@ struct Lexer {
         "cdot": .op("*"), "times": .op("*"), "ast": .op("*"), "div": .op("/"),
         "le": .op("<="), "leq": .op("<="), "leqslant": .op("<="), "ge": .op(">="), "geq": .op(">="),
         "geqslant": .op(">="), "lt": .op("<"), "gt": .op(">"), "ne": .op("!="), "neq": .op("!="),
-        "cup": .op("cup"), "in": .op("in"), "emptyset": .command("emptyset"), "varnothing": .command("emptyset"),
+        "cup": .op("cup"), "in": .op("in"), "choose": .op("choose"), "emptyset": .command("emptyset"), "varnothing": .command("emptyset"),
         "lfloor": .op("lfloor"), "rfloor": .op("rfloor"), "lceil": .op("lceil"), "rceil": .op("rceil"),
         "vert": .op("|"), "lvert": .op("|"), "rvert": .op("|"), "mid": .op("|"), "colon": .op(":"),
         "land": .op(","), "lor": .op(","), "wedge": .op(","), "vee": .op(","),

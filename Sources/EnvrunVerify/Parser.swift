@@ -81,6 +81,10 @@ struct Parser {
         defer { depth -= 1 }
         var parts = [try parseRelation()]
         while eat("cup") { parts.append(try parseRelation()) }
+        if parts.count == 1, eat("choose") {
+            // `{n \choose k}`
+            return try node(.function(.binom, [parts[0], try parseRelation()]))
+        }
         if parts.count == 1, eat(":") {
             // A ratio `3:1` is the number 3/1.
             return try node(.quotient(parts[0], try parseRelation()))

@@ -122,6 +122,9 @@ extension Parser {
             }
             if peekOp("(") { return try node(.function(.sqrt, [try parsePrimary()])) }
             return try node(.function(.sqrt, [try parseArg()]))
+        case "usqrt":
+            // Unicode `√25` takes the whole number (or group) that follows, unlike LaTeX `\sqrt25`.
+            return try node(.function(.sqrt, [try parsePostfix()]))
         case "pi": return try node(.constant(.pi))
         case "infty": return try node(.constant(.infinity))
         case "emptyset": return try node(.set([]))

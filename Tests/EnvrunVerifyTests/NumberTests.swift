@@ -20,9 +20,11 @@ struct NumberTests {
     ]
     static let rootsPowers: [Case] = [
         Case("\\sqrt{8}", "2\\sqrt{2}", true), Case("\\sqrt{2}/2", "\\frac{1}{\\sqrt{2}}", true),
-        Case("\\sqrt[3]{27}", "3", true), Case("2^{10}", "1024", true), Case("x^{1/2}", "\\sqrt{x}", true),
+        Case("\\sqrt[3]{27}", "3", true), Case("5", "√25", true), Case("\\binom{5}{2}", "{5 \\choose 2}", true),
+        Case("2^{10}", "1024", true), Case("x^{1/2}", "\\sqrt{x}", true),
         Case("4^{-1}", "0.25", true), Case("2^{2005}", "2\\cdot 2^{2004}", true), Case("\\sqrt{12}", "2\\sqrt3", true), Case("8^{2/3}", "4", true),
         Case("\\sqrt{8}", "3\\sqrt{2}", false), Case("2^{2005}", "2^{2005}+1", false), Case("2^{10}", "1000", false), Case("\\sqrt[3]{27}", "9", false),
+        Case("\\sqrt{2}\\cdot 5", "√25", false),
         Case("\\sqrt{2}", "1.414", false), Case("x^2", "2x", false),
     ]
     static let constants: [Case] = [

@@ -78,6 +78,8 @@ struct ExactEvaluator {
         let exp = ev.re
         // Refuse hopeless sizes before computing the base (10^10^10 stops here).
         if exp.num.magnitude.bitWidth > 40 { throw .limit("exponent too large") }
+        // A root of huge degree (2^{1/10^{30}}) is not rational: leave it to the numeric path.
+        if exp.den.magnitude.bitWidth > 40 { return try eval(a).isUndefined ? .undefined : .inexact }
         let x = try eval(a)
         guard case .value(let base) = x else { return x }
         if base.isZero {

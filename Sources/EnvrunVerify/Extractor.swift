@@ -159,18 +159,20 @@ public struct AnswerExtractor: Sendable {
 
     /// Runs of 3+ letters not introduced by a backslash: prose rather than an answer when there are many.
     static func plainWords(in s: String) -> Int {
-        var count = 0, run = 0
+        var count = 0, run = 0, depth = 0
         var escaped = false
         for c in s.unicodeScalars {
             if c.properties.isAlphabetic {
                 run += 1
                 continue
             }
-            if run >= 3 && !escaped { count += 1 }
+            // Words inside braces are arguments (`\begin{pmatrix}`, `\text{…}`), not prose.
+            if run >= 3 && !escaped && depth == 0 { count += 1 }
             escaped = c == "\\"
             run = 0
+            if c == "{" { depth += 1 } else if c == "}" { depth = max(0, depth - 1) }
         }
-        if run >= 3 && !escaped { count += 1 }
+        if run >= 3 && !escaped && depth == 0 { count += 1 }
         return count
     }
 

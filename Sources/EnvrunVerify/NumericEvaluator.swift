@@ -67,7 +67,9 @@ struct NumericEvaluator {
         case .sqrt: return Complex.sqrt(z)
         case .root:
             guard let n = real, let y = try eval(args[1]) else { return nil }
-            if y.im == 0, y.re < 0, n.rounded() == n, Int(n) % 2 == 1 { return Complex(-pow(-y.re, 1 / n)) }
+            if y.im == 0, y.re < 0, n.rounded() == n, abs(n) < 1e15, Int(n) % 2 != 0 {
+                return Complex(-pow(-y.re, 1 / n))
+            }
             return Complex.pow(y, Complex(1 / n))
         case .sin: return Complex.sin(z)
         case .cos: return Complex.cos(z)

@@ -173,7 +173,8 @@ public struct AnswerExtractor: Sendable {
             if c == "{" { depth += 1 } else if c == "}" { depth = max(0, depth - 1) }
         }
         if run >= 3 && !escaped && depth == 0 { count += 1 }
-        return count
+        // Unclosed braces: not a clean answer.
+        return depth == 0 ? count : Int.max
     }
 
     /// The last number in the text (`-1,234.5`, `3/4`).

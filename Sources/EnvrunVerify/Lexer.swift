@@ -222,7 +222,7 @@ struct Lexer {
     static let skipCommands: Set<String> = [
         "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
         "displaystyle", "textstyle", "quad", "qquad", "limits", "nolimits", "mathrm", "mathbf", "textbf",
-        "boldsymbol", "mathit", "mathsf", "bf", "rm", "it", "dollar", "overline", "mathbb", "hline", "cr", "nonumber",
+        "boldsymbol", "mathit", "mathsf", "bf", "rm", "it", "dollar", "overline", "hline", "cr", "nonumber",
         "middle", "phantom", "hspace", "vspace", "displaylimits",
     ]
     static let greek: Set<String> = [
@@ -282,6 +282,14 @@ struct Lexer {
             // `\begin{array}{cc}`: drop the column spec.
             if name == "begin", env == "array" || env == "tabular" { _ = try? readGroup() }
         case "circ", "degree": out.append(.op("deg"))
+        case "mathbb":
+            // `\mathbb{R}` is the interval (-∞, ∞); other blackboard letters stay names.
+            let set = try readGroup().trimmingSpaces
+            if set == "R" {
+                out += [.op("("), .op("-"), .command("infty"), .op(","), .command("infty"), .op(")")]
+            } else {
+                out.append(.letter(set))
+            }
         default:
             out.append(.command(name))
         }

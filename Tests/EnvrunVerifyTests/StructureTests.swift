@@ -6,8 +6,8 @@ import Testing
 struct StructureTests {
     static let intervals: [Case] = [
         Case("[1, 2)", "\\left[1,2\\right)", true), Case("(-\\infty, 0) \\cup (1, \\infty)", "(1,\\infty)\\cup(-\\infty,0)", true),
-        Case("(2, 5]", "(2, 5]", true), Case("[0, \\frac12]", "[0, 0.5]", true), Case("x \\in [2, 3]", "[2,3]", true),
-        Case("[1, 2)", "(1, 2)", false), Case("[1, 2)", "[1, 2]", false), Case("(2, 5]", "(5, 2]", false),
+        Case("(2, 5]", "(2, 5]", true), Case("(-\\infty, \\infty)", "\\mathbb{R}", true), Case("[0, \\frac12]", "[0, 0.5]", true), Case("x \\in [2, 3]", "[2,3]", true),
+        Case("[1, 2)", "(1, 2)", false), Case("[0, \\infty)", "\\mathbb{R}", false), Case("[1, 2)", "[1, 2]", false), Case("(2, 5]", "(5, 2]", false),
         Case("(-\\infty, 0) \\cup (1, \\infty)", "(-\\infty, 0) \\cup [1, \\infty)", false), Case("[0,1]", "[0,2]", false),
     ]
     static let sets: [Case] = [

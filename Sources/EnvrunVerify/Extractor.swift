@@ -26,7 +26,7 @@ public struct AnswerExtractor: Sendable {
         }
         if let phrase = AnswerExtractor.afterAnswerPhrase(u) { return phrase }
         if u.count <= options.shortAnswerLength * 4, !u.contains(0x0A) || AnswerExtractor.onlyTrailingNewlines(u) {
-            let trimmed = String(decoding: u, as: UTF8.self).trimmingSpaces
+            let trimmed = AnswerExtractor.stripMarkdownBold(String(decoding: u, as: UTF8.self)).trimmingSpaces
             if !trimmed.isEmpty, trimmed.unicodeScalars.count <= options.shortAnswerLength,
                 AnswerExtractor.plainWords(in: trimmed) <= 3 {
                 return trimmed
@@ -143,7 +143,7 @@ public struct AnswerExtractor: Sendable {
     }
 
     static func cutSentence(_ text: Substring) -> String? {
-        var rest = text.drop { $0 == " " || $0 == ":" }
+        var rest = Substring(stripMarkdownBold(String(text))).drop { $0 == " " || $0 == ":" }
         if rest.hasPrefix("$") {
             // `$…$` or `$$…$$`: the math segment.
             let body = rest.drop { $0 == "$" }
@@ -155,6 +155,28 @@ public struct AnswerExtractor: Sendable {
         if t.hasPrefix("\\(") && t.hasSuffix("\\)") { t = String(t.dropFirst(2).dropLast(2)) }
         if t.hasPrefix("\\[") && t.hasSuffix("\\]") { t = String(t.dropFirst(2).dropLast(2)) }
         return t.trimmingSpaces.nonEmpty
+    }
+
+    /// Removes Markdown bold markers `**` that touch the ends or whitespace ("**42**", "**Final Answer:** 42"),
+    /// keeping a power written `x**2`.
+    static func stripMarkdownBold(_ s: String) -> String {
+        guard s.contains("**") else { return s }
+        let chars = Array(s)
+        var out: [Character] = []
+        var k = 0
+        while k < chars.count {
+            if k + 1 < chars.count, chars[k] == "*", chars[k + 1] == "*" {
+                let before = k == 0 ? " " : chars[k - 1], after = k + 2 >= chars.count ? " " : chars[k + 2]
+                let edge: (Character) -> Bool = { $0.isWhitespace || ":.,;()$".contains($0) }
+                if edge(before) || edge(after) {
+                    k += 2
+                    continue
+                }
+            }
+            out.append(chars[k])
+            k += 1
+        }
+        return String(out)
     }
 
     /// Runs of 3+ letters not introduced by a backslash: prose rather than an answer when there are many.

@@ -16,7 +16,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
             Status: ok (compared; see equivalent), unparseable (no readable answer in the prediction) or error \
             (unreadable gold, a work limit hit, or undecidable). Every call is bounded by a work budget, so \
-            hostile input returns quickly.
+            hostile input returns quickly. Exit status 2 when a single check's status is not ok.
 
             In --jsonl mode each input line is {"gold": …, "pred": …} (an "id" field is copied through) and each \
             output line is the JSON result, in input order; a malformed line gets an error line.

@@ -37,8 +37,10 @@ struct StructureTests {
     static let inequalities: [Case] = [
         Case("x > 3", "3 < x", true), Case("x \\ge 2", "(2x \\geq 4)", true), Case("x > 3", "(3, \\infty)", true),
         Case("1 < x \\le 2", "(1, 2]", true), Case("x \\le -1", "(-\\infty, -1]", true),
+        Case("|x| < 3", "(-3, 3)", true), Case("|x - 1| \\le 2", "[-1, 3]", true),
+        Case("|x| > 3", "(-\\infty, -3) \\cup (3, \\infty)", true),
         Case("x > 3", "x \\ge 3", false), Case("x > 3", "x < 3", false), Case("x > 3", "[3, \\infty)", false),
-        Case("1 < x \\le 2", "[1, 2]", false),
+        Case("1 < x \\le 2", "[1, 2]", false), Case("|x| < 3", "(-3, 3]", false), Case("|x - 1| < 2", "(-2, 2)", false),
     ]
     static let bases: [Case] = [
         Case("1011_2", "1011_2", true), Case("1011_2", "1011", true), Case("123_{4}", "123_4", true), Case("2A_{16}", "2a_{16}", true),

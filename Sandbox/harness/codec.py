@@ -1,6 +1,10 @@
 """Strict tagged-JSON codec and length-prefixed framing shared by both sides of the harness (see README.md)."""
 import base64, collections, json, os, re, socket, struct, time
 
+
+
+STARTED = time.monotonic()  # the bundle starts here: the time budget counts from this moment
+
 MAGIC = b"ENVRUN-HARNESS 1\n"
 MAX_INPUT = 64 << 20        # bytes of one stdin frame
 MAX_FRAME = 16 << 20        # bytes of one RPC message

@@ -165,7 +165,7 @@ def harden():
                 signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
     # Imports done by the tests must not find modules U could write (the work dir, /tmp).
-    here = {os.getcwd(), os.path.dirname(os.path.abspath(sys.argv[0] or "."))}
+    here = {os.getcwd(), os.path.dirname(os.path.abspath((sys.argv or ["."])[0] or "."))}
     sys.path[:] = [p for p in sys.path if p and os.path.isabs(p) and p not in here and not p.startswith("/tmp")]
 
 

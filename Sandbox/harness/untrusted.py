@@ -32,7 +32,7 @@ def run_untrusted(program, sock_fd, out_fd):
         except OSError:
             pass
     sock = socket.socket(fileno=3)
-    sys.stdin = open(os.devnull) if null is not None else None
+    sys.stdin = open(0, "r", closefd=False) if null is not None else None
     sys.argv = ["solution.py"]
     mod = types.ModuleType("solution")
     mod.__file__ = "solution.py"

@@ -126,6 +126,45 @@ struct JudgeAssertTests {
         #expect(outcome.feedback?.contains("only for Python") == true)
     }
 
+    @Test func theUntrustedProcessHoldsOnlyItsSocketAndOutputPipe() async throws {
+        let program = """
+            import os, sys
+            def open_fds():
+                out = []
+                for fd in range(256):
+                    try:
+                        os.fstat(fd)
+                        out.append(fd)
+                    except OSError:
+                        pass
+                return out
+            def stdin_text():
+                return sys.stdin.read() if sys.stdin else ""
+            def stdout_is_pipe():
+                import stat
+                return stat.S_ISFIFO(os.fstat(1).st_mode) and stat.S_ISFIFO(os.fstat(2).st_mode)
+            def parent_readable():
+                for what in ("fd/0", "fd/1", "mem", "environ"):
+                    try:
+                        with open("/proc/%d/%s" % (os.getppid(), what), "rb") as f:
+                            f.read(1)
+                        return what
+                    except OSError:
+                        pass
+                return None
+            """
+        let tests = """
+            assert open_fds() == [0, 1, 2, 3]
+            assert stdin_text() == ""
+            assert stdout_is_pipe() == True
+            assert parent_readable() is None
+            """
+        let outcome = await judge.judge(
+            language: "python", program: program, tests: AssertTests(tests: tests), limits: JudgeFixture.limits)
+        #expect(outcome.passed == 4, "\(outcome.feedback ?? "")")
+        #expect(outcome.total == 4)
+    }
+
     @Test func entryPointGuessFindsTheCalledFunction() {
         let program = "import math\ndef helper(x):\n    return x\ndef sum(a, b):\n    return helper(a) + b\n"
         #expect(AssertHarness.guessEntryPoint(tests: "assert sum(10,15) == 25", program: program) == "sum")

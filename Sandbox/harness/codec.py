@@ -170,7 +170,7 @@ def recv_frame(sock, deadline):
         raise CodecError("message too large")
     try:
         return json.loads(recv_exact(sock, n, deadline).decode("utf-8"))
-    except (ValueError, RecursionError) as e:
+    except (ValueError, RecursionError, MemoryError) as e:
         raise CodecError("malformed message (%s)" % type(e).__name__)
 
 

@@ -150,8 +150,8 @@ class Program:
         names = msg.get("names")
         if type(names) is not list:
             names = []
-        return [tuple(n) for n in names
-                if type(n) is list and len(n) == 3 and all(type(x) is str for x in n)]
+        return [tuple(n) for n in names[:100000]
+                if type(n) is list and len(n) == 3 and all(type(x) is str and len(x) < 256 for x in n)]
 
     def encode(self, value):
         def ref_of(obj):

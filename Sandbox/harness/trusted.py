@@ -73,7 +73,7 @@ def wait_status(status, rusage, cpu_limit, when):
         return "time_limit", "cpu", "the program ran out of CPU time %s" % when
     if sig == signal.SIGSYS:
         return "security_violation", None, "the program made a forbidden system call %s" % when
-    return "runtime_error", None, "the program was killed by %s %s" % (name, when)
+    return "runtime_error", None, "the program was killed by %s %s (after %.2f s of CPU)" % (name, when, cpu)
 
 
 class Program:

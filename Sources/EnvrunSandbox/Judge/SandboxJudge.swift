@@ -64,7 +64,7 @@ public struct SandboxJudge: CodeJudge {
         let wallMs = limits.wallMs ?? configuration.defaultWallMs
         // The supervisor must finish (kill U, print its verdict) before the executor's wall clock stops it;
         // its clock starts after the interpreter's start-up, which is slow on a loaded machine.
-        let budgetMs = max(100, wallMs - max(1_000, wallMs / 10))
+        let budgetMs = max(100, wallMs - min(max(1_000, wallMs / 10), wallMs / 2))
         var jobLimits = limits
         jobLimits.wallMs = wallMs
         jobLimits.processes = max(limits.processes ?? configuration.harnessProcesses, 4)

@@ -13,6 +13,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+        // Server only: HTTP, metrics, lifecycle, config files, and the bench's HTTP client.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Sendable value types and the protocols at the seams.
@@ -25,6 +32,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]),
+        // zlib, for task files stored as .jsonl.gz (Debian: zlib1g-dev).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         // C shim: clone, namespaces, rlimits, seccomp, execve. The only code that calls libseccomp.
         .target(name: "CEnvrunSandbox", dependencies: ["CSeccomp"]),
@@ -41,9 +50,29 @@ let package = Package(
         .target(name: "EnvrunRM", dependencies: ["EnvrunCore", "COpenBLAS"]),
         .target(
             name: "EnvrunRewards",
-            dependencies: ["EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM"]),
-        .target(name: "EnvrunTasks", dependencies: ["EnvrunCore", "EnvrunRewards"]),
-        .target(name: "EnvrunServer", dependencies: ["EnvrunCore", "EnvrunTasks", "EnvrunRewards"]),
+            dependencies: [
+                "EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "EnvrunTasks",
+            dependencies: [
+                "EnvrunCore", "EnvrunRewards", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "EnvrunServer",
+            dependencies: [
+                "EnvrunCore", "EnvrunTasks", "EnvrunRewards",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .target(name: "EnvrunTesting", dependencies: ["EnvrunCore"]),
 
         .executableTarget(
@@ -59,7 +88,14 @@ let package = Package(
         .testTarget(name: "EnvrunSandboxTests", dependencies: ["EnvrunSandbox", "EnvrunTesting"]),
         .testTarget(name: "EnvrunVerifyTests", dependencies: ["EnvrunVerify"]),
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
-        .testTarget(name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunTesting"]),
-        .testTarget(name: "EnvrunServerTests", dependencies: ["EnvrunServer", "EnvrunTesting"]),
+        .testTarget(
+            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunVerify", "EnvrunTesting"]),
+        .testTarget(
+            name: "EnvrunServerTests",
+            dependencies: [
+                "EnvrunServer", "EnvrunTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
     ]
 )

@@ -1,6 +1,8 @@
 import EnvrunCore
 
-/// Placeholder API of the math verifier (issue 3); the implementation replaces the body.
+/// `ok`: both answers were read and compared (see `equivalent`). `unparseable`: the prediction holds no answer
+/// or one that cannot be read. `error`: the gold cannot be read, a work limit was hit, or the comparison could
+/// not be decided. A status other than `ok` always comes with `equivalent == false` and a message.
 public enum VerifyStatus: String, Codable, Sendable {
     case ok, unparseable, error
 }
@@ -8,8 +10,15 @@ public enum VerifyStatus: String, Codable, Sendable {
 public struct VerifyOptions: Codable, Sendable, Equatable {
     /// Fall back to the last number in the response when no marked answer is found.
     public var lastNumberFallback: Bool = true
-    /// When set, numbers within this relative tolerance are equal (e.g. 0.333 vs 1/3).
+    /// When set, answers written with decimals match within this relative tolerance (e.g. 0.333 vs 1/3 at 1e-3).
+    /// Without it, decimals are exact: 0.333 ≠ 1/3.
     public var floatTolerance: Double? = nil
+    /// Use every `\boxed{}` of the response as one set answer instead of the last one.
+    public var allBoxes: Bool = false
+    /// A response with no answer marker is taken whole when it is one line at most this long.
+    public var shortAnswerLength: Int = 2_000
+    /// Hard limits on the work of one call.
+    public var limits: VerifyLimits = VerifyLimits()
     public init() {}
 }
 
@@ -19,29 +28,104 @@ public struct VerifyResult: Codable, Sendable, Equatable {
     public var goldParsed: String?
     public var predParsed: String?
     public var message: String?
+    /// Work units this call used (always ≤ `VerifyLimits.maxWork` + a small constant).
+    public var work: Int
 
     public init(equivalent: Bool, status: VerifyStatus, goldParsed: String? = nil, predParsed: String? = nil,
-                message: String? = nil) {
+                message: String? = nil, work: Int = 0) {
         self.equivalent = equivalent
         self.status = status
         self.goldParsed = goldParsed
         self.predParsed = predParsed
         self.message = message
+        self.work = work
     }
 
     enum CodingKeys: String, CodingKey {
-        case equivalent, status, message
+        case equivalent, status, message, work
         case goldParsed = "gold_parsed"
         case predParsed = "pred_parsed"
     }
+
+    /// Always writes every key (null when absent), as the CLI contract lists them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(equivalent, forKey: .equivalent)
+        try c.encode(status, forKey: .status)
+        try c.encode(goldParsed, forKey: .goldParsed)
+        try c.encode(predParsed, forKey: .predParsed)
+        try c.encode(message, forKey: .message)
+        try c.encode(work, forKey: .work)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        equivalent = try c.decode(Bool.self, forKey: .equivalent)
+        status = try c.decode(VerifyStatus.self, forKey: .status)
+        goldParsed = try c.decodeIfPresent(String.self, forKey: .goldParsed)
+        predParsed = try c.decodeIfPresent(String.self, forKey: .predParsed)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        work = try c.decodeIfPresent(Int.self, forKey: .work) ?? 0
+    }
 }
 
+/// Extraction, parsing and equivalence of math answers. A value type with no shared state: call it from any
+/// number of tasks at once.
 public struct MathVerifier: Sendable {
     public var options: VerifyOptions
     public init(options: VerifyOptions = VerifyOptions()) { self.options = options }
 
-    /// `pred` may be a whole model response; the answer is extracted from it.
+    /// The final answer in a model response, or nil (see `AnswerExtractor`).
+    public func extractAnswer(from response: String) -> String? {
+        AnswerExtractor(options: options).extract(from: response)
+    }
+
+    /// `pred` may be a whole model response; the answer is extracted from it. `gold` may be a bare answer or a
+    /// whole reference solution (its `\boxed{}` or `####` answer is used).
     public func verify(gold: String, pred: String) -> VerifyResult {
-        VerifyResult(equivalent: false, status: .error, message: "math verifier not implemented yet")
+        let budget = Budget(options.limits)
+        func result(_ eq: Bool, _ status: VerifyStatus, _ g: String?, _ p: String?, _ m: String?) -> VerifyResult {
+            VerifyResult(equivalent: eq, status: status, goldParsed: g, predParsed: p, message: m, work: budget.used)
+        }
+        let maxLen = options.limits.maxResponseLength
+        if gold.utf8.count > maxLen { return result(false, .error, nil, nil, "gold longer than \(maxLen) bytes") }
+        if pred.utf8.count > maxLen { return result(false, .error, nil, nil, "prediction longer than \(maxLen) bytes") }
+        let extractor = AnswerExtractor(options: options)
+        let goldText = extractor.extractGold(from: gold)
+        guard let predText = extractor.extract(from: pred) else {
+            return result(false, .unparseable, nil, nil, "no answer found in the prediction")
+        }
+        var sameText: Bool {
+            AnswerParser.normalizeForComparison(goldText) == AnswerParser.normalizeForComparison(predText)
+        }
+        let g: Expr
+        do {
+            g = try AnswerParser.parse(goldText, budget: budget)
+        } catch {
+            if sameText { return result(true, .ok, goldText, predText, "gold unparseable (\(error.message)); same text") }
+            return result(false, .error, nil, nil, "gold answer unparseable: \(error.message)")
+        }
+        let p: Expr
+        do {
+            p = try AnswerParser.parse(predText, budget: budget)
+        } catch {
+            if sameText { return result(true, .ok, g.description, predText, "same text") }
+            let status: VerifyStatus = error.kind == .limit ? .error : .unparseable
+            return result(false, status, g.description, nil, "prediction unparseable: \(error.message)")
+        }
+        do {
+            switch try Comparer(budget: budget, options: options).equal(g, p) {
+            case .yes: return result(true, .ok, g.description, p.description, nil)
+            case .no:
+                if sameText { return result(true, .ok, g.description, p.description, "same text") }
+                return result(false, .ok, g.description, p.description, nil)
+            case .unknown:
+                if sameText { return result(true, .ok, g.description, p.description, "same text") }
+                return result(false, .error, g.description, p.description, "could not decide (no valid evaluation points)")
+            }
+        } catch {
+            if sameText { return result(true, .ok, g.description, p.description, "same text") }
+            return result(false, .error, g.description, p.description, error.message)
+        }
     }
 }

@@ -1,10 +1,102 @@
 import ArgumentParser
+import EnvrunVerify
+import Foundation
 
-// Placeholder until its issue lands: fails loudly rather than pretending to work.
 struct BenchVerifyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Benchmark the math verifier.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Benchmark the math verifier against Math-Verify on MATH-500 and GSM8K, in one run.",
+        discussion: """
+            Checks every reference solution against its gold answer (MATH-500: `solution` vs `answer`; GSM8K:
+            the reference solution vs the number after ####) and, when given, GSM8K's example model solutions
+            against their `is_correct` labels. Prints checks/s (median of --repeats passes, one thread),
+            agreement with the expected verdicts, and — when a Python with math-verify is available — the same
+            figures for Math-Verify on the same pairs, the speed ratio, and every pair where the two disagree.
+
+            Math-Verify runs from .venv-bench/ (created with /usr/bin/python3 -m venv and `pip install
+            math-verify==0.9.0` on first use unless --no-install), or from --python.
+            Files: task packs (Tasks/<pack>/tasks.jsonl.gz) or the raw dataset files; .gz is read with gzip -dc.
+            """)
+
+    @Option(help: "MATH-500 pairs (default: Tasks/math500/tasks.jsonl.gz, else ../shared/data/math500/test.jsonl).")
+    var math500: String?
+
+    @Option(help: "GSM8K pairs (default: Tasks/gsm8k/tasks.jsonl.gz, else ../shared/data/gsm8k/test.jsonl).")
+    var gsm8k: String?
+
+    @Option(help: "GSM8K example model solutions with is_correct labels (default: ../shared/data/gsm8k/example_model_solutions.jsonl.gz if present).")
+    var gsm8kModels: String?
+
+    @Option(help: "Passes over the pairs for envrun's timing (the median is reported).")
+    var repeats = 5
+
+    @Option(help: "A Python that has math-verify installed (default: .venv-bench/bin/python).")
+    var python: String?
+
+    @Flag(help: "Do not create .venv-bench or pip install math-verify; skip Math-Verify when it is missing.")
+    var noInstall = false
+
+    @Flag(help: "Run envrun's verifier only.")
+    var noMathVerify = false
+
+    @Option(help: "Math-Verify script.")
+    var script = "scripts/bench/mathverify_bench.py"
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
 
     func run() async throws {
-        throw ValidationError("'verify' is not implemented yet")
+        var sets: [(String, String)] = []
+        if let p = math500 ?? firstExisting(["Tasks/math500/tasks.jsonl.gz", "../shared/data/math500/test.jsonl"]) {
+            sets.append(("MATH-500 (solution vs answer)", p))
+        }
+        if let p = gsm8k ?? firstExisting(["Tasks/gsm8k/tasks.jsonl.gz", "../shared/data/gsm8k/test.jsonl"]) {
+            sets.append(("GSM8K (reference solution vs answer)", p))
+        }
+        if let p = gsm8kModels ?? firstExisting(["../shared/data/gsm8k/example_model_solutions.jsonl.gz"]) {
+            sets.append(("GSM8K model solutions vs is_correct", p))
+        }
+        if sets.isEmpty { throw ValidationError("no data found: give --math500 / --gsm8k") }
+        let py = noMathVerify ? nil : try BenchPython.find(explicit: python, install: !noInstall)
+        if py == nil && !noMathVerify { print("Math-Verify: not available; measuring envrun only") }
+        print("envrun bench verify — \(Date())")
+        let verifier = MathVerifier()
+        for (name, path) in sets {
+            let pairs = try BenchData.pairs(fromJSONLines: try BenchFiles.readText(path), source: path)
+            print("\n== \(name): \(pairs.count) pairs from \(path)")
+            let ours = VerifierBenchRun.run(pairs, verifier: verifier, repeats: repeats)
+            let oursRate = Double(pairs.count) / ours.medianSeconds
+            let oursAgree = zip(pairs, ours.verdicts).filter { $0.expected == $1.equivalent }.count
+            let statuses = Dictionary(grouping: ours.verdicts, by: \.status).mapValues(\.count)
+            print(String(format: "envrun:      %9.0f checks/s (median of %d passes)  agreement %d/%d = %.2f%%",
+                         oursRate, repeats, oursAgree, pairs.count, 100 * Double(oursAgree) / Double(pairs.count)))
+            print("             statuses: " + statuses.map { "\($0.key.rawValue) \($0.value)" }.sorted().joined(separator: ", "))
+            for (p, v) in zip(pairs, ours.verdicts) where p.expected != v.equivalent {
+                print("  envrun≠expected  \(p.id): gold \(show(p.gold)) | pred \(show(verifier.extractAnswer(from: p.pred) ?? "-")) | \(v.status.rawValue) \(v.message ?? "")")
+            }
+            guard let py else { continue }
+            let mv = try BenchPython.runMathVerify(python: py, script: script, pairs: pairs)
+            let mvRate = Double(pairs.count) / mv.seconds
+            let mvAgree = zip(pairs, mv.results).filter { $0.expected == $1 }.count
+            print(String(format: "Math-Verify: %9.1f checks/s (one pass)            agreement %d/%d = %.2f%%",
+                         mvRate, mvAgree, pairs.count, 100 * Double(mvAgree) / Double(pairs.count)))
+            print(String(format: "ratio:       %.0fx", oursRate / mvRate))
+            let disagreements = zip(pairs.indices, zip(ours.verdicts, mv.results)).filter { $1.0.equivalent != $1.1 }
+            print("envrun vs Math-Verify disagreements: \(disagreements.count)")
+            for (k, (v, m)) in disagreements {
+                let p = pairs[k]
+                print("  \(p.id): gold \(show(p.gold)) | pred \(show(verifier.extractAnswer(from: p.pred) ?? "-")) | expected \(p.expected) envrun \(v.equivalent) (\(v.status.rawValue)) Math-Verify \(m)")
+            }
+        }
+    }
+
+    private func show(_ s: String) -> String {
+        let one = s.replacingOccurrences(of: "\n", with: " ")
+        return one.count > 80 ? "`" + one.prefix(77) + "...`" : "`" + one + "`"
+    }
+
+    private func firstExisting(_ paths: [String]) -> String? {
+        paths.first { FileManager.default.fileExists(atPath: $0) }
     }
 }

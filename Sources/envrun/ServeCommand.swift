@@ -1,10 +1,91 @@
 import ArgumentParser
+import EnvrunServer
+import Foundation
+import Logging
 
-// Placeholder until its issue lands: fails loudly rather than pretending to work.
+/// `envrun serve`: the reward server. Flags override the config file, which overrides the defaults.
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve rewards over HTTP to RL trainers.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve rewards over HTTP to RL trainers (verl, OpenRLHF, TRL, SandboxFusion clients).",
+        discussion: """
+            Runs with no flags on the shipped packs, on 127.0.0.1:8080. Endpoints:
+              POST /v1/score                  batch of {pack, task_id | task, response} -> rewards in order
+              POST /v1/episodes               start a multi-turn episode; POST /v1/episodes/{id}/step
+              GET  /v1/packs                  packs; GET /v1/packs/{pack}/tasks?offset=&limit= (paged)
+              POST /run_code, GET /v1/ping    SandboxFusion wire format
+              POST /get_reward                OpenRLHF remote reward ({"query","prompts","labels"})
+              GET  /healthz, GET /metrics     health and Prometheus metrics
+            When every work slot and queue place is busy the server answers 429 with Retry-After.
+            Stops gracefully on SIGINT/SIGTERM (requests in flight finish).
+            """)
+
+    @Option(help: "Address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface).")
+    var host: String?
+
+    @Option(help: "Port to listen on (default 8080; 0 picks a free port, printed in the start line).")
+    var port: Int?
+
+    @Option(help: "Directory of task packs (default: the shipped Tasks/).")
+    var packs: String?
+
+    @Option(help: "Bearer token required on every route but /healthz and /v1/ping (default: $ENVRUN_TOKEN; none: no auth).")
+    var token: String?
+
+    @Option(help: "YAML or JSON file of settings (snake_case keys, e.g. port, max_concurrency, token, packs).")
+    var config: String?
+
+    @Option(help: "Requests doing work at once (default 8).")
+    var maxConcurrency: Int?
+
+    @Option(help: "Requests that may wait for a work slot before the server answers 429 (default 32).")
+    var maxQueue: Int?
+
+    @Option(help: "Largest request body in bytes; larger ones get 413 (default 8388608).")
+    var maxBodyBytes: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
 
     func run() async throws {
-        throw ValidationError("'serve' is not implemented yet")
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        var logger = Logger(label: "envrun.serve")
+        logger.logLevel = level
+
+        var settings = ServerConfiguration()
+        var packsDirectory = packs
+        if let config {
+            let file = try Self.configFile(config)
+            settings = file.apply(to: settings)
+            packsDirectory = packsDirectory ?? file.packs
+        }
+        if let host { settings.host = host }
+        if let port { settings.port = port }
+        if let maxConcurrency { settings.maxConcurrency = maxConcurrency }
+        if let maxQueue { settings.maxQueue = maxQueue }
+        if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
+        if let token = token ?? settings.token ?? ProcessInfo.processInfo.environment["ENVRUN_TOKEN"], !token.isEmpty {
+            settings.token = token
+        }
+        do {
+            settings = try settings.validated()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+
+        let parts = try ServerWiring.make(packsDirectory: packsDirectory, logger: logger)
+        if settings.languages == nil { settings.languages = parts.languages }
+        try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,
+                            logger: logger)
+    }
+
+    static func configFile(_ path: String) throws -> ServerConfigFile {
+        do {
+            return try ServerConfigFile.load(path: path)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
     }
 }

@@ -1,0 +1,163 @@
+# The warm worker ("zygote") of one slot. envrun starts it once, inside the full sandbox of the
+# slot (namespaces, slot uid, seccomp filter of the language: every child inherits that filter),
+# with an empty environment and nothing but a control socket on fd 3.
+#
+# Per job it receives a tiny JSON message plus three fds (stdin, stdout, stderr) over SCM_RIGHTS.
+# It never reads the job's stdin: the job child gets the pipe itself, as a stream. The source is
+# /work/main.py, written by envrun into the slot's work dir, exactly as for a cold run.
+# The child applies the job's rlimits, restores a fresh interpreter's signal state and runs the
+# program as __main__; the zygote waits for it, kills whatever it left behind (kill(-1) from
+# pid 1 reaches every other process of the namespace), reaps, and reports the wait status.
+import atexit
+import ctypes
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import threading
+import types
+from importlib.machinery import SourceFileLoader
+
+libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_DUMPABLE = 4
+# Other processes of the slot uid (the jobs) may not read this process's memory or fds.
+libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+# As pid 1 only signals with a handler reach us from inside the namespace: keep none.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+LIMITS = {
+    "cpu_sec": resource.RLIMIT_CPU, "as_bytes": resource.RLIMIT_AS,
+    "fsize_bytes": resource.RLIMIT_FSIZE, "nofile": resource.RLIMIT_NOFILE,
+    "nproc": resource.RLIMIT_NPROC, "stack_bytes": resource.RLIMIT_STACK,
+    "core_bytes": resource.RLIMIT_CORE,
+}
+
+
+def run_job(job, fds):
+    """In the forked child: become the job. Never returns."""
+    code = 1
+    try:
+        for i in range(3):
+            os.dup2(fds[i], i)
+        os.closerange(3, 1 << 16)
+        for name, res in LIMITS.items():
+            value = job.get(name, -1)
+            if value >= 0:
+                resource.setrlimit(res, (value, value))
+        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir("/work")
+        path = "/work/" + job["file"]
+        with open(path, "rb") as f:
+            source = f.read()
+        sys.argv = [job["file"]]
+        sys.path[0] = "/work"
+        main = types.ModuleType("__main__")
+        main.__file__ = path
+        main.__cached__ = None
+        main.__builtins__ = __builtins__
+        sys.modules["__main__"] = main
+        main.__loader__ = SourceFileLoader("__main__", path)
+        compiled = compile(source, path, "exec")
+    except BaseException as e:  # our own failure before the job started
+        try:
+            os.write(2, ("envrun zygote: %r\n" % (e,)).encode())
+        finally:
+            os._exit(71)
+    try:
+        exec(compiled, main.__dict__)
+        code = 0
+    except SystemExit as e:
+        code = exit_code(e)
+    except BaseException:
+        etype, value, tb = sys.exc_info()
+        # Drop our own frame so the traceback reads as it does in a cold run.
+        sys.excepthook(etype, value, tb.tb_next if tb is not None else None)
+        code = 1
+    code = finish(code)
+    os._exit(code)
+
+
+def exit_code(e):
+    c = e.code
+    if c is None:
+        return 0
+    if isinstance(c, int):
+        return c & 0xFF
+    try:
+        sys.stderr.write(str(c) + "\n")
+    except BaseException:
+        pass
+    return 1
+
+
+def finish(code):
+    """What interpreter shutdown does: join threads, run atexit, flush."""
+    try:
+        threading._shutdown()
+    except BaseException:
+        pass
+    try:
+        atexit._run_exitfuncs()
+    except SystemExit as e:
+        code = exit_code(e)
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            if stream is sys.stdout:
+                code = 120
+    return code
+
+
+def main():
+    ctl = socket.socket(fileno=3)
+    ctl.send(b'{"ready": true}')
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 65536, 3)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        job = json.loads(msg)
+        if len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            ctl.send(json.dumps({"error": "expected 3 fds, got %d" % len(fds)}).encode())
+            continue
+        try:
+            pid = os.fork()
+        except OSError as e:
+            for fd in fds:
+                os.close(fd)
+            ctl.send(json.dumps({"error": "fork: %s" % e}).encode())
+            continue
+        if pid == 0:
+            run_job(job, fds)
+        for fd in fds:
+            os.close(fd)
+        _, status, ru = os.wait4(pid, 0)
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+        ctl.send(json.dumps({
+            "status": status,
+            "utime_us": int(ru.ru_utime * 1e6), "stime_us": int(ru.ru_stime * 1e6),
+            "maxrss_kb": ru.ru_maxrss,
+        }).encode())
+
+
+main()

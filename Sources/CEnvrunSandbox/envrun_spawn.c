@@ -1,0 +1,353 @@
+/*
+ * envrun_spawn: clone the sandbox's pid 1 on its own stack and set the sandbox up in it.
+ *
+ * The child shares the parent's memory (CLONE_VM) to avoid copying the parent's page tables, so
+ * everything it does is a raw, async-signal-safe syscall on its own stack: no malloc, no locks,
+ * no libseccomp (the filter was compiled by the parent). Failures are reported as
+ * (step name, errno) records on an O_CLOEXEC pipe.
+ *
+ * with_init = 1 (cold runs): pid 1 is this C code. It clones the job (CLONE_VM, own stack, new
+ * user namespace), builds the mount namespace meanwhile, writes the job's uid/gid maps, lets it
+ * go, waits for its execve, reaps every process that ends up as its
+ * child, and when the job is reaped writes the job's status and rusage to the pipe and exits -
+ * which kills whatever the job left behind in the pid namespace.
+ * with_init = 0 (warm-pool zygote): the program itself becomes pid 1 after the same set-up.
+ */
+#define _GNU_SOURCE
+#include "envrun_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+
+struct child_ctx {
+    const envrun_spawn_config *cfg;
+    int report_fd;
+    char *job_stack_top;
+    int maps_r;     /* the job reads one byte here once its uid/gid maps are written */
+    int maps_w;     /* parent (zygote mode) or pid 1 (init mode) writes it */
+    int exec_r;     /* init mode: pid 1 sees EOF here when the job has exec'd */
+};
+
+/* After this, pid 1 holds only 0, 1, 2 (the job's stdio), 3 (keep_fd, if any), 4 (the report
+ * pipe, close-on-exec) and 5 (zygote mode: the "maps written" pipe). pid 1 must not keep copies of the parent's other fds (for
+ * example another run's stdin pipe, which would otherwise never see EOF). */
+static int settle_fds(const envrun_spawn_config *cfg, int rfd, int maps_r) {
+    int src[6] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, cfg->keep_fd, rfd, maps_r};
+    int tmp[6];
+    for (int i = 0; i < 6; i++) {
+        tmp[i] = -1;
+        if (src[i] < 0) continue;
+        tmp[i] = fcntl(src[i], F_DUPFD, 100);
+        if (tmp[i] < 0) return -1;
+    }
+    for (int i = 0; i < 6; i++) {
+        if (tmp[i] < 0) close(i);
+        else if (dup2(tmp[i], i) < 0) return -1;
+    }
+    if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0) return -1;
+    if (maps_r >= 0 && fcntl(5, F_SETFD, FD_CLOEXEC) < 0) return -1;
+    return (int)syscall(SYS_close_range, 6, ~0U, 0);
+}
+
+int envrun_sandbox_abi_version(void) { return 1; }
+
+static void report(int fd, int kind, const char *step, int err_no) {
+    struct record r;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.err_no = err_no;
+    size_t n = envrun_s_len(step);
+    if (n >= sizeof r.step) n = sizeof r.step - 1;
+    memcpy(r.step, step, n);
+    (void)!write(fd, &r, sizeof r);
+}
+
+static void fail(int fd, const char *step) {
+    report(fd, REC_FAIL, step, errno);
+    syscall(SYS_exit, 127);
+    for (;;) {}
+}
+
+/* The last steps before execve, shared by the job (init mode) and the zygote. Never returns. */
+static void become_job(const envrun_spawn_config *cfg, int rfd, const struct child_ctx *ctx) {
+    /* settle_fds already placed stdio at 0..2, keep_fd at 3 and the report pipe at rfd = 4. */
+    int keep = cfg->keep_fd >= 0 ? 3 : -1;
+
+    const envrun_rlimits *l = &cfg->limits;
+    struct { int res; long long v; } lims[] = {
+        {RLIMIT_CPU, l->cpu_sec}, {RLIMIT_AS, l->as_bytes}, {RLIMIT_FSIZE, l->fsize_bytes},
+        {RLIMIT_NOFILE, l->nofile}, {RLIMIT_NPROC, l->nproc}, {RLIMIT_STACK, l->stack_bytes},
+        {RLIMIT_CORE, l->core_bytes}};
+    for (unsigned i = 0; i < sizeof lims / sizeof lims[0]; i++) {
+        if (lims[i].v < 0) continue;
+        struct rlimit rl = {(rlim_t)lims[i].v, (rlim_t)lims[i].v};
+        if (syscall(SYS_prlimit64, 0, lims[i].res, &rl, NULL) < 0) fail(rfd, "setrlimit");
+    }
+    umask(022);
+    if (cfg->with_init) {
+        /* Wait for pid 1: root built, maps written (EOF: pid 1 failed and reported). */
+        char go;
+        if (read(ctx->maps_r, &go, 1) != 1) fail(rfd, "wait-for-init");
+    }
+    if (cfg->ns_flags & ENVRUN_NS_USER) {
+        /* A user namespace of our own, made while still root (the zygote unshares here; a cold
+         * job was cloned into one by pid 1). Root outside (the parent, or pid 1) writes the
+         * maps: the job uid and gid map to themselves, nothing else is mapped. After the drop
+         * below and execve the job holds no capability there, and none over the other
+         * namespaces (owned by the initial user namespace). Nothing reads /proc/self here, so
+         * the shared memory descriptor's "dumpable" flag never matters. */
+        if (!cfg->with_init) {
+            char c;
+            if (unshare(CLONE_NEWUSER) < 0) fail(rfd, "unshare-user");
+            report(rfd, REC_MAPS, "maps", 0);
+            if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
+        }
+    }
+    /* Raw syscalls: glibc's setresuid would signal the parent's threads (shared memory). */
+    if (syscall(SYS_setgroups, 0, NULL) < 0) fail(rfd, "setgroups");
+    if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) fail(rfd, "setresgid");
+    if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) fail(rfd, "setresuid");
+    /* As the job uid, the owner of /work (in a fresh user namespace root has no say over it
+     * until the maps exist). */
+    if (chdir((cfg->ns_flags & ENVRUN_NS_MOUNT) ? "/work" : cfg->work_src) < 0) fail(rfd, "chdir-work");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(rfd, "no_new_privs");
+    /* Every fd but 0, 1, 2 (and 3 for the zygote) closes at exec, the report pipe included. */
+    if (syscall(SYS_close_range, keep >= 0 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(rfd, "close_range");
+    if (keep >= 0 && fcntl(3, F_SETFD, 0) < 0) fail(rfd, "keep-fd");
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(rfd, "sigmask");
+    if (cfg->filter) {
+        struct sock_fprog prog = {
+            .len = (unsigned short)(cfg->filter->length / sizeof(struct sock_filter)),
+            .filter = (struct sock_filter *)cfg->filter->bytes};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail(rfd, "seccomp");
+    }
+    execve(cfg->path, cfg->argv, cfg->envp);
+    fail(rfd, "execve");
+}
+
+static int job_main(void *arg) {
+    struct child_ctx *ctx = arg;
+    close(ctx->maps_w);
+    close(ctx->exec_r);
+    become_job(ctx->cfg, ctx->report_fd, ctx);
+    return 127;
+}
+
+static int init_main(void *arg) {
+    struct child_ctx *ctx = arg;
+    const envrun_spawn_config *cfg = ctx->cfg;
+    int rfd = ctx->report_fd;
+    /* Default dispositions (the handler table is our own copy: no CLONE_SIGHAND). */
+    for (int s = 1; s < 65; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigaction(s, &sa, NULL);
+    }
+    umask(0);
+    /* Cold runs: the parent's thread stays blocked in envrun_supervise for the whole run, so if
+     * the parent dies, so does the sandbox. (The warm worker exits on its control socket's EOF.) */
+    if (cfg->with_init && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail(rfd, "pdeathsig");
+    if (setsid() < 0) fail(rfd, "setsid");
+    for (int i = 0; i < cfg->cgroup_fd_count; i++)
+        if (write(cfg->cgroup_fds[i], "0", 1) < 0) fail(rfd, "join-cgroup");
+    if (settle_fds(cfg, rfd, ctx->maps_r) < 0) fail(rfd, "settle-fds");
+    rfd = 4;
+    ctx->report_fd = 4;
+    if (ctx->maps_r >= 0) ctx->maps_r = 5;
+    pid_t job = -1;
+    int up[2] = {-1, -1}, down[2] = {-1, -1};
+    int userns = (cfg->ns_flags & ENVRUN_NS_USER) != 0;
+    if (cfg->with_init) {
+        /* Clone the job first: a new task waits for a CPU (here up to ~10 ms under load), and it
+         * can do that while we build the root. It blocks until we say "go", with the root built
+         * (pivot_root moves its root too: same mount namespace) and its uid/gid maps written. */
+        if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail(rfd, "sync-pipes");
+        ctx->exec_r = up[0];
+        ctx->maps_r = down[0];
+        ctx->maps_w = down[1];
+        job = (pid_t)clone(job_main, ctx->job_stack_top, CLONE_VM | SIGCHLD | (userns ? CLONE_NEWUSER : 0), ctx);
+        if (job < 0) fail(rfd, "clone-job");
+        close(up[1]);
+        close(down[0]);
+    }
+    if (cfg->ns_flags & ENVRUN_NS_MOUNT) {
+        const char *step = envrun_build_root(cfg);
+        if (step) fail(rfd, step);
+    }
+    if ((cfg->ns_flags & ENVRUN_NS_UTS) && sethostname("envrun", 6) < 0) fail(rfd, "sethostname");
+    umask(022);
+    if (!cfg->with_init) {
+        become_job(cfg, rfd, ctx);
+        return 127;
+    }
+    if (userns) {
+        char path[64], map[48];
+        envrun_fmt_proc(path, job, "/uid_map");
+        envrun_fmt_map(map, cfg->uid);
+        if (envrun_write_str(path, map) < 0) fail(rfd, "uid_map");
+        envrun_fmt_proc(path, job, "/gid_map");
+        envrun_fmt_map(map, cfg->gid);
+        if (envrun_write_str(path, map) < 0) fail(rfd, "gid_map");
+    }
+    if (write(down[1], "g", 1) != 1) fail(rfd, "job-go");
+    close(down[1]);
+    /* EOF: the job has exec'd (its end was close-on-exec) or died after reporting a failure.
+     * Tell the parent it may release the config. */
+    char c;
+    ssize_t got;
+    do got = read(up[0], &c, 1);
+    while (got < 0 && errno == EINTR);
+    close(up[0]);
+    report(rfd, REC_STARTED, "started", 0);
+    /* From here on the parent is running again, and this process shares its memory (the
+     * parent thread's errno included): only raw syscalls that leave errno alone. */
+    struct record rec;
+    memset(&rec, 0, sizeof rec);
+    for (;;) {
+        int st;
+        struct rusage ru;
+        long r = envrun_raw_syscall4(SYS_wait4, -1, (long)&st, __WALL, (long)&ru);
+        if (r == job) {
+            rec.kind = REC_STATUS;
+            rec.status = st;
+            rec.utime_us = (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+            rec.stime_us = (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+            rec.maxrss_kb = ru.ru_maxrss;
+            break;
+        }
+        if (r < 0 && r != -EINTR) break;
+    }
+    /* Kill and reap what the job left behind, drop our copies of its stdio (so the parent's
+     * pipes reach EOF), then report: the report is the parent's "done", so the slow part of
+     * our own exit (tearing down the mount and network namespaces) is off its path. */
+    envrun_raw_syscall4(SYS_kill, -1, SIGKILL, 0, 0);
+    while (envrun_raw_syscall4(SYS_wait4, -1, 0, __WALL, 0) > 0) {}
+    for (int fd = 0; fd < 4; fd++) envrun_raw_syscall4(SYS_close, fd, 0, 0, 0);
+    envrun_raw_syscall4(SYS_write, rfd, (long)&rec, sizeof rec, 0);
+    envrun_raw_syscall4(SYS_exit, 0, 0, 0, 0);
+    return 0;
+}
+
+static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen);
+
+int envrun_spawn(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen) {
+    int rc = spawn_locked(cfg, out, err, errlen);
+    /* The child shared our memory descriptor until its execve, and its setresuid cleared the
+     * descriptor's "dumpable" flag: give it back to this process. */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    return rc;
+}
+
+static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen) {
+    out->pid = -1;
+    out->pidfd = -1;
+    out->report_fd = -1;
+    out->stack = NULL;
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    char *stack = mmap(NULL, 2 * STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        snprintf(err, errlen, "mmap-stack: %s", strerror(errno));
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -1;
+    }
+    struct child_ctx ctx = {cfg, pipefd[1], stack + 2 * STACK_SIZE, -1, -1, -1};
+    int maps[2] = {-1, -1};
+    if (!cfg->with_init && (cfg->ns_flags & ENVRUN_NS_USER)) {
+        if (pipe2(maps, O_CLOEXEC) < 0) {
+            snprintf(err, errlen, "pipe: %s", strerror(errno));
+            close(pipefd[0]);
+            close(pipefd[1]);
+            munmap(stack, 2 * STACK_SIZE);
+            return -1;
+        }
+        ctx.maps_r = maps[0];
+    }
+    int flags = CLONE_VM | SIGCHLD;
+    if (cfg->ns_flags & ENVRUN_NS_PID) flags |= CLONE_NEWPID;
+    if (cfg->ns_flags & ENVRUN_NS_NET) flags |= CLONE_NEWNET;
+    if (cfg->ns_flags & ENVRUN_NS_MOUNT) flags |= CLONE_NEWNS;
+    if (cfg->ns_flags & ENVRUN_NS_IPC) flags |= CLONE_NEWIPC;
+    if (cfg->ns_flags & ENVRUN_NS_UTS) flags |= CLONE_NEWUTS;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int saved_errno = errno;
+    pid_t pid = (pid_t)clone(init_main, stack + STACK_SIZE, flags, &ctx);
+    int clone_errno = errno;
+    errno = saved_errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(pipefd[1]);
+    if (maps[0] >= 0) close(maps[0]);
+    if (pid < 0) {
+        if (maps[1] >= 0) close(maps[1]);
+        snprintf(err, errlen, "clone: %s", strerror(clone_errno));
+        close(pipefd[0]);
+        munmap(stack, 2 * STACK_SIZE);
+        return -1;
+    }
+    out->pid = pid;
+    out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    out->report_fd = pipefd[0];
+    out->stack = stack;
+    /* Wait until the child no longer reads cfg: the "started" record (init mode), or EOF at
+     * execve (zygote mode), or a failure record. The zygote asks for its maps on the way. */
+    struct record r;
+    int rc = 0;
+    for (;;) {
+        ssize_t n;
+        do n = read(pipefd[0], &r, sizeof r);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof r) break; /* EOF: exec'd */
+        if (r.kind == REC_MAPS && maps[1] >= 0) {
+            char path[64], map[48];
+            envrun_fmt_proc(path, pid, "/uid_map");
+            envrun_fmt_map(map, cfg->uid);
+            int ok = envrun_write_str(path, map) == 0;
+            envrun_fmt_proc(path, pid, "/gid_map");
+            envrun_fmt_map(map, cfg->gid);
+            ok = ok && envrun_write_str(path, map) == 0;
+            if (ok) (void)!write(maps[1], "m", 1);
+            close(maps[1]); /* on failure the child reads EOF and reports "userns-maps" */
+            maps[1] = -1;
+            continue;
+        }
+        if (r.kind == REC_FAIL) {
+            r.step[sizeof r.step - 1] = 0;
+            snprintf(err, errlen, "%s: %s", r.step, strerror(r.err_no));
+            out->setup_errno = r.err_no;
+            rc = 1; /* set-up failure inside the child: the caller reaps pid */
+        }
+        break; /* REC_STARTED (init mode): the job has exec'd */
+    }
+    if (maps[1] >= 0) close(maps[1]);
+    return rc;
+}
+

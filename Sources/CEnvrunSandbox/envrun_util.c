@@ -1,0 +1,189 @@
+/* Small host-side helpers: work-dir wiping, tmpfs mounts, fd passing, probes. */
+#define _GNU_SOURCE
+#include "envrun_sandbox.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Deletes the contents of the directory open as dfd (recursively, never following links). */
+static int wipe_at(int dfd, int depth) {
+    if (depth > 256) {
+        errno = ELOOP;
+        return -1;
+    }
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0) continue;
+        if (errno != EISDIR && errno != EPERM) {
+            rc = -1;
+            continue;
+        }
+        /* A directory: make it searchable and writable for us (the job may have chmod'ed it). */
+        int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+            rc = -1;
+            continue;
+        }
+        fchmod(sub, 0700);
+        if (wipe_at(sub, depth + 1) < 0) rc = -1;
+        if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0) rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
+int envrun_wipe_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    return wipe_at(fd, 0);
+}
+
+int envrun_mount_tmpfs(const char *dir, long long size_bytes, long long inodes, uid_t uid, gid_t gid) {
+    char opts[160];
+    snprintf(opts, sizeof opts, "size=%lld,nr_inodes=%lld,mode=0700,uid=%u,gid=%u", size_bytes, inodes,
+             (unsigned)uid, (unsigned)gid);
+    return mount("envrun-slot", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+int envrun_umount(const char *dir) { return umount2(dir, MNT_DETACH); }
+
+int envrun_write_file(const char *path, const char *data, size_t length, uid_t uid, gid_t gid, int mode) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) return -1;
+    size_t off = 0;
+    while (off < length) {
+        ssize_t w = write(fd, data + off, length - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (fchown(fd, uid, gid) < 0 || fchmod(fd, (mode_t)mode) < 0) {
+        close(fd);
+        return -1;
+    }
+    return close(fd);
+}
+
+int envrun_count_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n - 1; /* the directory's own fd */
+}
+
+int envrun_send_fds(int sock, const void *data, size_t length, const int *fds, int nfds) {
+    if (nfds < 0 || nfds > 3) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec iov = {(void *)data, length};
+    union {
+        char buf[CMSG_SPACE(3 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (nfds > 0) {
+        msg.msg_control = u.buf;
+        msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    }
+    ssize_t n;
+    do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)length ? 0 : -1;
+}
+
+/* Forks a throwaway child that unshares the given namespaces; 1 when it worked. */
+int envrun_probe_namespaces(int ns_flags, char *err, size_t errlen) {
+    int flags = 0;
+    if (ns_flags & ENVRUN_NS_USER) flags |= CLONE_NEWUSER;
+    if (ns_flags & ENVRUN_NS_PID) flags |= CLONE_NEWPID;
+    if (ns_flags & ENVRUN_NS_NET) flags |= CLONE_NEWNET;
+    if (ns_flags & ENVRUN_NS_MOUNT) flags |= CLONE_NEWNS;
+    if (ns_flags & ENVRUN_NS_IPC) flags |= CLONE_NEWIPC;
+    if (ns_flags & ENVRUN_NS_UTS) flags |= CLONE_NEWUTS;
+    pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid == 0) syscall(SYS_exit, 0);
+    if (pid < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return 0;
+    }
+    int st;
+    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR) {}
+    return 1;
+}
+
+void envrun_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+int envrun_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int envrun_socketpair_cloexec(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+}
+
+long envrun_recv(int sock, void *buf, size_t length) {
+    ssize_t n;
+    do n = recv(sock, buf, length, 0);
+    while (n < 0 && errno == EINTR);
+    return (long)n;
+}
+
+int envrun_write_all(int fd, const char *data, size_t length) {
+    size_t off = 0;
+    while (off < length) {
+        ssize_t w = write(fd, data + off, length - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+long envrun_recv_timeout(int sock, void *buf, size_t length, int timeout_ms) {
+    struct pollfd p = {sock, POLLIN, 0};
+    int r;
+    do r = poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        if (r == 0) errno = ETIMEDOUT;
+        return -1;
+    }
+    return envrun_recv(sock, buf, length);
+}
+int envrun_gettid(void) { return (int)syscall(SYS_gettid); }

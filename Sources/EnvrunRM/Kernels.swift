@@ -1,0 +1,82 @@
+import Foundation
+
+/// Element-wise kernels of the encoder, on row-major Float32 buffers.
+enum Kernels {
+    /// `out[rows × outDim] = x[rows × inDim] · Wᵀ + bias` with one sgemm (bias pre-filled, beta = 1).
+    static func linear(
+        _ x: [Float], rows: Int, inDim: Int, weight: [Float], bias: [Float], outDim: Int, into out: inout [Float]
+    ) {
+        out.withUnsafeMutableBufferPointer { o in
+            bias.withUnsafeBufferPointer { b in
+                for r in 0..<rows {
+                    (o.baseAddress! + r * outDim).update(from: b.baseAddress!, count: outDim)
+                }
+            }
+            x.withUnsafeBufferPointer { xp in
+                weight.withUnsafeBufferPointer { w in
+                    BLAS.gemmNT(
+                        m: rows, n: outDim, k: inDim, a: xp.baseAddress!, lda: inDim, b: w.baseAddress!, ldb: inDim,
+                        beta: 1, c: o.baseAddress!, ldc: outDim)
+                }
+            }
+        }
+    }
+
+    static func addInPlace(_ x: inout [Float], _ y: [Float]) {
+        x.withUnsafeMutableBufferPointer { xp in
+            y.withUnsafeBufferPointer { yp in
+                for i in 0..<xp.count { xp[i] += yp[i] }
+            }
+        }
+    }
+
+    static func layerNorm(_ x: inout [Float], rows: Int, cols: Int, gamma: [Float], beta: [Float], eps: Float) {
+        x.withUnsafeMutableBufferPointer { xp in
+            gamma.withUnsafeBufferPointer { g in
+                beta.withUnsafeBufferPointer { b in
+                    for r in 0..<rows {
+                        let p = xp.baseAddress! + r * cols
+                        var mean: Float = 0
+                        for j in 0..<cols { mean += p[j] }
+                        mean /= Float(cols)
+                        var variance: Float = 0
+                        for j in 0..<cols {
+                            let d = p[j] - mean
+                            variance += d * d
+                        }
+                        variance /= Float(cols)
+                        let inv = 1 / (variance + eps).squareRoot()
+                        for j in 0..<cols { p[j] = (p[j] - mean) * inv * g[j] + b[j] }
+                    }
+                }
+            }
+        }
+    }
+
+    static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let row = p + r * cols
+            var m = -Float.infinity
+            for j in 0..<cols { m = max(m, row[j]) }
+            var sum: Float = 0
+            for j in 0..<cols {
+                let e = expf(row[j] - m)
+                row[j] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for j in 0..<cols { row[j] *= inv }
+        }
+    }
+
+    /// Exact GELU: `x · Φ(x) = 0.5 · x · (1 + erf(x / √2))`, as BERT's `hidden_act = "gelu"`.
+    static func geluInPlace(_ x: inout [Float]) {
+        let invSqrt2: Float = 0.70710678118654752
+        x.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count {
+                let v = p[i]
+                p[i] = 0.5 * v * (1 + erff(v * invSqrt2))
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// Pulls the final answer or the code out of a model response, for the rule rewards that need it
+/// (`exact`, `regex`, code). Math extraction belongs to `EnvrunVerify`.
+public enum AnswerExtraction {
+    /// The last `\boxed{...}` (balanced braces), else the text after the last `Answer:` or `####`,
+    /// else the last non-empty line. Returns nil for an empty response.
+    public static func finalAnswer(_ response: String) -> String? {
+        if let boxed = lastBoxed(response) { return boxed.trimmingSpaces() }
+        for marker in ["####", "Answer:", "answer:", "ANSWER:"] {
+            if let range = response.range(of: marker, options: .backwards) {
+                let rest = response[range.upperBound...]
+                let line = rest.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? ""
+                let trimmed = line.trimmingSpaces()
+                if !trimmed.isEmpty { return trimmed }
+            }
+        }
+        let lines = response.split(separator: "\n").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+        return lines.last
+    }
+
+    /// Content of the last `\boxed{...}` or `\fbox{...}`, honouring nested braces.
+    public static func lastBoxed(_ text: String) -> String? {
+        var best: (position: String.Index, content: String)?
+        for marker in ["\\boxed{", "\\fbox{"] {
+            var searchStart = text.startIndex
+            while let r = text.range(of: marker, range: searchStart..<text.endIndex) {
+                var depth = 1
+                var i = r.upperBound
+                while i < text.endIndex {
+                    if text[i] == "{" { depth += 1 } else if text[i] == "}" { depth -= 1 }
+                    if depth == 0 { break }
+                    i = text.index(after: i)
+                }
+                if depth == 0, best.map({ r.lowerBound > $0.position }) ?? true {
+                    best = (r.lowerBound, String(text[r.upperBound..<i]))
+                }
+                searchStart = r.upperBound
+            }
+        }
+        return best?.content
+    }
+
+    /// The code in a response: the last fenced block that defines `entryPoint` when given, else the last
+    /// fenced block, else the whole response (a bare program or a completion).
+    public static func code(_ response: String, entryPoint: String? = nil) -> String {
+        let blocks = fencedBlocks(response)
+        if let entryPoint, let block = blocks.last(where: { definesFunction($0, entryPoint) }) { return block }
+        return blocks.last ?? response
+    }
+
+    /// Contents of ``` fenced blocks, in order (the info string after the fence is dropped).
+    public static func fencedBlocks(_ text: String) -> [String] {
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
+            if trimmed.hasPrefix("```") {
+                if let body = current {
+                    blocks.append(body.joined(separator: "\n") + "\n")
+                    current = nil
+                } else {
+                    current = []
+                }
+            } else if current != nil {
+                current!.append(line)
+            }
+        }
+        if let body = current, !body.isEmpty { blocks.append(body.joined(separator: "\n") + "\n") }  // unclosed
+        return blocks
+    }
+
+    /// True when `code` has a top-level `def name(` (or `async def`).
+    public static func definesFunction(_ code: String, _ name: String) -> Bool {
+        code.split(separator: "\n").contains { line in
+            line.hasPrefix("def \(name)(") || line.hasPrefix("async def \(name)(")
+        }
+    }
+
+    /// Import lines of a Python prompt (HumanEval stubs import `typing` names the function's signature needs).
+    public static func pythonImports(_ code: String) -> [String] {
+        code.split(separator: "\n").map(String.init).filter { line in
+            line.hasPrefix("import ") || (line.hasPrefix("from ") && line.contains(" import "))
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

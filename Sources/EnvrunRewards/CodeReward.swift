@@ -1,0 +1,69 @@
+import EnvrunCore
+
+/// `code_tests` and `code_io`: runs the response's code in the sandbox judge against the task's
+/// assert-style tests or stdin/stdout cases. Reward = fraction of tests passed, or all-or-nothing.
+/// A judge that is missing or fails (`sandbox_error`) gives status `error`, never a silent 0.
+public struct CodeReward: Rewarder {
+    public var settings: CodeRewardSettings
+    let judge: (any CodeJudge)?
+
+    public init(judge: (any CodeJudge)?, settings: CodeRewardSettings) {
+        self.judge = judge
+        self.settings = settings
+    }
+
+    public func score(task: TaskSpec, response: String) async -> RewardResult {
+        guard task.tests != nil || task.ioCases?.isEmpty == false else {
+            return RewardResult(reward: 0, status: .notApplicable, details: ["reason": "task has no tests or io_cases"])
+        }
+        let program = Self.program(task: task, response: response)
+        guard let outcome = await judge(task: task, program: program) else {
+            return .error("no code judge is configured (the sandbox is unavailable)")
+        }
+        return result(outcome)
+    }
+
+    /// Runs a complete program (a reference solution, or an already extracted response) against the task.
+    public func judge(task: TaskSpec, program: String) async -> JudgeOutcome? {
+        guard let judge else { return nil }
+        let language = task.language ?? settings.language
+        if let tests = task.tests {
+            let assertTests = AssertTests(tests: tests, entryPoint: task.entryPoint, setup: task.testSetup)
+            return await judge.judge(language: language, program: program, tests: assertTests, limits: settings.limits)
+        }
+        return await judge.judge(
+            language: language, program: program, cases: task.ioCases ?? [], comparison: settings.comparison,
+            limits: settings.limits)
+    }
+
+    /// Turns a judge outcome into a reward.
+    public func result(_ outcome: JudgeOutcome) -> RewardResult {
+        var details = ["verdict": outcome.verdict.rawValue, "passed": "\(outcome.passed)/\(outcome.total)"]
+        details["feedback"] = outcome.feedback
+        if outcome.verdict == .sandboxError {
+            details["error"] = outcome.feedback ?? "the sandbox failed to run the program"
+            return RewardResult(reward: 0, status: .error, details: details)
+        }
+        let reward: Double
+        switch settings.mode {
+        case .fraction: reward = outcome.fraction
+        case .allOrNothing: reward = outcome.allPassed ? 1 : 0
+        }
+        return RewardResult(
+            reward: reward, components: ["tests_passed": outcome.fraction, "all_passed": outcome.allPassed ? 1 : 0],
+            details: details)
+    }
+
+    /// The program to judge: the code of the response; when the task has an entry point, a response that
+    /// does not define it is taken as a completion of the prompt (HumanEval style), and a response that
+    /// does gets the prompt's imports.
+    public static func program(task: TaskSpec, response: String) -> String {
+        let code = AnswerExtraction.code(response, entryPoint: task.entryPoint)
+        guard let entry = task.entryPoint, (task.language ?? "python").hasPrefix("python") else { return code }
+        if AnswerExtraction.definesFunction(code, entry) {
+            let imports = AnswerExtraction.pythonImports(task.prompt).filter { !code.contains($0) }
+            return imports.isEmpty ? code : imports.joined(separator: "\n") + "\n" + code
+        }
+        return task.prompt + code
+    }
+}

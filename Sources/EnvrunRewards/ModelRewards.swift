@@ -1,0 +1,124 @@
+import EnvrunCore
+import Foundation
+
+/// Loads each scalar RM once, on first use, and remembers a failed load so a missing model answers
+/// status `error` quickly instead of retrying on every request (restart to pick up a fixed model).
+public actor ScalarRMCache {
+    typealias Loaded = Result<any ScalarRewardModel, EnvrunError>
+    let factory: ScalarRMFactory?
+    /// One load per reference, shared by concurrent first callers (models are big: load once).
+    var loads: [String: Task<Loaded, Never>] = [:]
+
+    public init(factory: ScalarRMFactory?) { self.factory = factory }
+
+    public func model(_ reference: String) async -> Result<any ScalarRewardModel, EnvrunError> {
+        if let load = loads[reference] { return await load.value }
+        guard let factory else {
+            return .failure(EnvrunError(.unavailable, "no scalar reward model backend is configured", field: "model"))
+        }
+        let load = Task<Loaded, Never> {
+            do {
+                return .success(try await factory(reference))
+            } catch let error as EnvrunError {
+                return .failure(error)
+            } catch {
+                return .failure(EnvrunError(.unavailable, "cannot load \(reference): \(error)", field: "model"))
+            }
+        }
+        loads[reference] = load
+        return await load.value
+    }
+}
+
+/// `scalar_rm`: a learned reward model scores (prompt, response). Source `scalar_rm`.
+public struct ScalarRMReward: Rewarder {
+    public var settings: ScalarRMSettings?
+    let models: ScalarRMCache
+
+    public init(settings: ScalarRMSettings?, models: ScalarRMCache) {
+        self.settings = settings
+        self.models = models
+    }
+
+    public func score(task: TaskSpec, response: String) async -> RewardResult {
+        await score(batch: [(task, response)])[0]
+    }
+
+    /// The whole batch goes through the model in one call (the encoder batches internally).
+    public func score(batch: [(task: TaskSpec, response: String)]) async -> [RewardResult] {
+        func failAll(_ message: String) -> [RewardResult] {
+            Array(repeating: .error(message, source: .scalarRM), count: batch.count)
+        }
+        guard !batch.isEmpty else { return [] }
+        guard let settings else { return failAll("the pack names no reward model") }
+        let model: any ScalarRewardModel
+        switch await models.model(settings.model) {
+        case .success(let m): model = m
+        case .failure(let error): return failAll("reward model unavailable: \(error.message)")
+        }
+        let scores: [Double]
+        do {
+            scores = try await model.scores(prompts: batch.map(\.task.prompt), responses: batch.map(\.response))
+        } catch {
+            return failAll("reward model failed: \(error)")
+        }
+        guard scores.count == batch.count else {
+            return failAll("reward model returned \(scores.count) scores for \(batch.count) responses")
+        }
+        return scores.map { raw in
+            guard raw.isFinite else { return .error("reward model returned \(raw)", source: .scalarRM) }
+            let reward = settings.sigmoid ? 1 / (1 + exp(-raw)) : raw
+            return RewardResult(
+                reward: reward, source: .scalarRM, components: ["rm_score": raw], details: ["model": model.name])
+        }
+    }
+}
+
+/// `generative_rm`: named in the schema so packs can declare it, but no generative judge exists in envrun
+/// yet; every score answers `not_applicable` with that reason (never a made-up number).
+public struct GenerativeRMReward: Rewarder {
+    public init() {}
+    public func score(task: TaskSpec, response: String) async -> RewardResult {
+        RewardResult(
+            reward: 0, status: .notApplicable, source: .generativeRM,
+            details: ["reason": "generative_rm is not implemented in this version of envrun"])
+    }
+}
+
+/// `hybrid`: rules where the task is verifiable, the scalar RM where not.
+/// Tasks with tests or I/O cases go to the code judge, tasks with a gold answer to the rule
+/// (`math`, `exact` or `regex`), and the rest to the RM. When a rule answers `not_applicable` the RM is
+/// asked instead; with no RM configured such tasks answer `not_applicable`.
+public struct HybridRouter: Rewarder {
+    let rule: any Rewarder
+    let code: any Rewarder
+    let model: (any Rewarder)?
+
+    public init(rule: any Rewarder, code: any Rewarder, model: (any Rewarder)?) {
+        self.rule = rule
+        self.code = code
+        self.model = model
+    }
+
+    public func score(task: TaskSpec, response: String) async -> RewardResult {
+        var first: RewardResult?
+        if task.tests != nil || task.ioCases?.isEmpty == false {
+            first = await code.score(task: task, response: response)
+        } else if task.answer != nil {
+            first = await rule.score(task: task, response: response)
+        }
+        if var result = first, result.status != .notApplicable {
+            result.details["route"] = "rule"
+            return result
+        }
+        guard let model else {
+            var result = first ?? RewardResult(reward: 0, status: .notApplicable)
+            result.details["route"] = "none"
+            result.details["reason"] = "task is not verifiable by rules and the pack configures no reward model"
+            return result
+        }
+        var result = await model.score(task: task, response: response)
+        result.details["route"] = "scalar_rm"
+        return result
+    }
+}

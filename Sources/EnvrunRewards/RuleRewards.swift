@@ -1,0 +1,98 @@
+import EnvrunCore
+import EnvrunVerify
+import Foundation
+
+/// `math`: the response's answer is mathematically equivalent to the gold answer (`EnvrunVerify`).
+public struct MathReward: Rewarder {
+    public var options: VerifyOptions
+    let check: MathCheck
+
+    public init(options: VerifyOptions, check: @escaping MathCheck) {
+        self.options = options
+        self.check = check
+    }
+
+    public func score(task: TaskSpec, response: String) async -> RewardResult {
+        guard let gold = task.answer else {
+            return RewardResult(reward: 0, status: .notApplicable, details: ["reason": "task has no gold answer"])
+        }
+        let result = check(gold, response, options)
+        var details: [String: String] = [:]
+        details["extracted_answer"] = result.predParsed
+        details["gold_parsed"] = result.goldParsed
+        details["message"] = result.message
+        switch result.status {
+        case .ok:
+            details["verdict"] = result.equivalent ? "correct" : "wrong"
+            let reward = result.equivalent ? 1.0 : 0.0
+            return RewardResult(reward: reward, components: ["correct": reward], details: details)
+        case .unparseable:
+            // The response holds no readable answer: the model's fault, a 0 reward.
+            details["verdict"] = "no_answer"
+            return RewardResult(reward: 0, components: ["correct": 0], details: details)
+        case .error:
+            // The gold does not parse, a work limit was hit, or the verifier failed: not the model's fault.
+            details["verdict"] = "check_failed"
+            details["error"] = result.message ?? "the math verifier failed"
+            return RewardResult(reward: 0, status: .error, details: details)
+        }
+    }
+
+}
+
+/// `exact`: the extracted final answer equals the gold answer after normalising whitespace, a trailing
+/// full stop and (unless `case_sensitive`) case.
+public struct ExactReward: Rewarder {
+    public var settings: ExactSettings
+    public init(settings: ExactSettings) { self.settings = settings }
+
+    public func score(task: TaskSpec, response: String) async -> RewardResult {
+        guard let gold = task.answer else {
+            return RewardResult(reward: 0, status: .notApplicable, details: ["reason": "task has no gold answer"])
+        }
+        guard let answer = AnswerExtraction.finalAnswer(response) else {
+            return RewardResult(reward: 0, components: ["correct": 0], details: ["verdict": "no_answer"])
+        }
+        let equal = normalise(answer) == normalise(gold)
+        return RewardResult(
+            reward: equal ? 1 : 0, components: ["correct": equal ? 1 : 0],
+            details: ["verdict": equal ? "correct" : "wrong", "extracted_answer": answer])
+    }
+
+    func normalise(_ s: String) -> String {
+        var t = s.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        if t.hasSuffix(".") { t.removeLast() }
+        return settings.caseSensitive ? t : t.lowercased()
+    }
+}
+
+/// `regex`: the response (or, with `full_match`, the whole extracted final answer) matches a pattern.
+public struct RegexReward: Rewarder {
+    public var settings: RegexSettings
+    public init(settings: RegexSettings) { self.settings = settings }
+
+    public func score(task: TaskSpec, response: String) async -> RewardResult {
+        let pattern: String
+        if let p = settings.pattern {
+            pattern = p.replacingOccurrences(
+                of: "{{answer}}", with: NSRegularExpression.escapedPattern(for: task.answer ?? ""))
+        } else if let answer = task.answer {
+            pattern = answer
+        } else {
+            return RewardResult(
+                reward: 0, status: .notApplicable, details: ["reason": "no pattern: task has no answer"])
+        }
+        let regex: NSRegularExpression
+        do {
+            regex = try NSRegularExpression(pattern: settings.fullMatch ? "^(?:\(pattern))$" : pattern)
+        } catch {
+            return .error("invalid regular expression: \(pattern)")
+        }
+        let target = settings.fullMatch ? (AnswerExtraction.finalAnswer(response) ?? "") : response
+        let range = NSRange(target.startIndex..<target.endIndex, in: target)
+        let matched = regex.firstMatch(in: target, range: range) != nil
+        var details = ["verdict": matched ? "match" : "no_match", "pattern": pattern]
+        if settings.fullMatch { details["extracted_answer"] = target }
+        return RewardResult(reward: matched ? 1 : 0, components: ["match": matched ? 1 : 0], details: details)
+    }
+}

@@ -1,0 +1,76 @@
+import CEnvrunSandbox
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One isolation layer and whether this machine gives it to us.
+public struct SandboxLayer: Sendable, Equatable, Codable {
+    public var name: String
+    public var active: Bool
+    public var detail: String
+}
+
+/// What the kernel and the machine offer, probed once (the executor uses what works; `envrun
+/// doctor` prints it).
+public struct SandboxCapabilities: Sendable {
+    public var namespaceFlags: Int32
+    public var cgroupsUsable: Bool
+    public var layers: [SandboxLayer]
+
+    public static func detect() -> SandboxCapabilities {
+        var layers: [SandboxLayer] = []
+        let root = geteuid() == 0
+        layers.append(SandboxLayer(name: "root privileges", active: root,
+                                   detail: root ? "euid 0: can create namespaces, mounts, cgroups and drop to slot uids"
+                                       : "not root: the sandbox cannot start"))
+        var flags: Int32 = 0
+        let names: [(Int32, String)] = [
+            (Int32(ENVRUN_NS_PID), "pid"), (Int32(ENVRUN_NS_NET), "net"), (Int32(ENVRUN_NS_MOUNT), "mount"),
+            (Int32(ENVRUN_NS_IPC), "ipc"), (Int32(ENVRUN_NS_UTS), "uts"), (Int32(ENVRUN_NS_USER), "user"),
+        ]
+        for (f, n) in names {
+            var err = [CChar](repeating: 0, count: 128)
+            let ok = envrun_probe_namespaces(f, &err, err.count) == 1
+            if ok { flags |= f }
+            let what: String
+            switch n {
+            case "pid": what = "own pid 1 (a C init); the tree dies with it; /proc shows only the job"
+            case "net": what = "no network device but a downed loopback: no route anywhere"
+            case "mount": what = "fresh tmpfs root, read-only binds of /usr and a few /etc files, pivot_root"
+            case "ipc": what = "private SysV IPC and POSIX message queues"
+            case "uts": what = "hostname 'envrun'"
+            default: what = "the job's uid maps to itself in a namespace of its own (no capability anywhere)"
+            }
+            layers.append(SandboxLayer(name: "\(n) namespace", active: ok,
+                                       detail: ok ? what : "unshare failed: \(String(cString: err))"))
+        }
+        let actions = (try? String(contentsOfFile: "/proc/sys/kernel/seccomp/actions_avail", encoding: .utf8)) ?? ""
+        let seccompOk = actions.contains("kill_process") && actions.contains("errno")
+        layers.append(SandboxLayer(
+            name: "seccomp", active: seccompOk,
+            detail: seccompOk ? "allow-list filter (Sandbox/seccomp/default.json), compiled once, loaded last before execve"
+                : "kernel lacks SECCOMP_RET_KILL_PROCESS (actions: \(actions.trimmingCharacters(in: .whitespacesAndNewlines)))"))
+        var cgroupsOk = root
+        for (ctl, dir) in [("memory", CgroupSlot.memoryRoot), ("pids", CgroupSlot.pidsRoot)] {
+            let ok = root && access(dir + "/cgroup.procs", W_OK) == 0
+            cgroupsOk = cgroupsOk && ok
+            layers.append(SandboxLayer(
+                name: "cgroup v1 \(ctl)", active: ok,
+                detail: ok ? "per-slot \(dir)/envrun/<lease>-<slot>, created once and reused"
+                    : "\(dir) is not a writable cgroup v1 hierarchy"))
+        }
+        let v2 = (try? String(contentsOfFile: "/sys/fs/cgroup/unified/cgroup.controllers", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        layers.append(SandboxLayer(
+            name: "cgroup v2", active: false,
+            detail: v2.map { "not used: the v2 hierarchy offers only '\($0)'" } ?? "not used: no v2 hierarchy mounted"))
+        layers.append(SandboxLayer(name: "non-root uid", active: root,
+                                   detail: "each slot runs as uid 60000 + 64*lease + slot (RLIMIT_NPROC binds)"))
+        layers.append(SandboxLayer(name: "rlimits", active: true,
+                                   detail: "CPU (soft = hard), address space (not node), file size, open files, processes, core 0"))
+        layers.append(SandboxLayer(name: "no_new_privs", active: true, detail: "set before seccomp; setuid binaries cannot raise privileges"))
+        return SandboxCapabilities(namespaceFlags: flags, cgroupsUsable: cgroupsOk, layers: layers)
+    }
+}

@@ -1,0 +1,73 @@
+import CEnvrunSandbox
+import EnvrunCore
+import Foundation
+
+/// A seccomp policy compiled to BPF once, in the parent. Immutable after init; the child reads
+/// the bytes (shared memory) and loads them as its last step before execve.
+public final class SeccompProgram: @unchecked Sendable {
+    let bpf: UnsafeMutablePointer<envrun_bpf>
+    public var byteCount: Int { bpf.pointee.length }
+    public var instructionCount: Int { bpf.pointee.length / 8 }
+
+    static let errnoNames: [String: Int32] = [
+        "EPERM": 1, "ENOENT": 2, "EACCES": 13, "ENOSYS": 38, "EAFNOSUPPORT": 97,
+    ]
+
+    public init(policy: SeccompPolicy, name: String) throws {
+        func errnoValue(_ s: String) throws -> Int32 {
+            guard let v = Self.errnoNames[s] else {
+                throw EnvrunError(.invalidInput, "unknown errno name \(s)", field: "Sandbox/seccomp/\(name).json")
+            }
+            return v
+        }
+        func action(_ s: String) throws -> Int32 {
+            switch s {
+            case "allow": return Int32(ENVRUN_ACT_ALLOW)
+            case "kill": return Int32(ENVRUN_ACT_KILL)
+            case "errno": return Int32(ENVRUN_ACT_ERRNO)
+            default: throw EnvrunError(.invalidInput, "unknown action \(s)", field: "Sandbox/seccomp/\(name).json")
+            }
+        }
+        // (name, action, errno, arg, cmp, value, mask)
+        var specs: [(String, Int32, Int32, Int32, Int32, UInt64, UInt64)] = []
+        for s in policy.allow { specs.append((s, Int32(ENVRUN_ACT_ALLOW), 0, -1, 0, 0, 0)) }
+        for s in policy.kill { specs.append((s, Int32(ENVRUN_ACT_KILL), 0, -1, 0, 0, 0)) }
+        for (e, names) in policy.errno.sorted(by: { $0.key < $1.key }) {
+            let v = try errnoValue(e)
+            for s in names { specs.append((s, Int32(ENVRUN_ACT_ERRNO), v, -1, 0, 0, 0)) }
+        }
+        for r in policy.rules {
+            let cmp: Int32
+            switch r.op {
+            case "eq": cmp = Int32(ENVRUN_CMP_EQ)
+            case "ne": cmp = Int32(ENVRUN_CMP_NE)
+            case "masked_eq": cmp = Int32(ENVRUN_CMP_MASKED_EQ)
+            default: throw EnvrunError(.invalidInput, "unknown op \(r.op)", field: "Sandbox/seccomp/\(name).json")
+            }
+            specs.append((r.syscall, try action(r.action), 0, Int32(r.arg), cmp, r.value, r.mask ?? 0))
+        }
+        let defAction = try action(policy.defaultAction)
+        let defErrno = try errnoValue(policy.defaultErrno)
+        // Keep the C strings alive for the call.
+        let cNames = specs.map { strdup($0.0)! }
+        defer { cNames.forEach { free($0) } }
+        var rules: [envrun_seccomp_rule] = specs.enumerated().map { i, s in
+            envrun_seccomp_rule(syscall: cNames[i], action: s.1, errno_value: s.2, arg_index: s.3, cmp: s.4,
+                                value: s.5, mask: s.6)
+        }
+        bpf = .allocate(capacity: 1)
+        bpf.initialize(to: envrun_bpf(bytes: nil, length: 0))
+        var err = [CChar](repeating: 0, count: 256)
+        let rc = envrun_seccomp_compile(defAction, defErrno, &rules, rules.count, bpf, &err, err.count)
+        if rc != 0 {
+            // deinit runs for the failed init and frees bpf.
+            throw EnvrunError(.invalidInput, "seccomp policy \(name): \(String(cString: err))",
+                              field: "Sandbox/seccomp/\(name).json")
+        }
+    }
+
+    deinit {
+        envrun_bpf_free(bpf)
+        bpf.deallocate()
+    }
+}

@@ -1,0 +1,170 @@
+import CEnvrunSandbox
+import EnvrunCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One execution slot: its own uid, a size-limited tmpfs holding `work/` and `tmp/`, its cgroups,
+/// a dedicated thread for the blocking work (born in the slot's cold cgroups, so are the runs),
+/// and (Python) its warm worker.
+/// A slot is used by one run at a time (the `SlotPool` hands it out), so its mutable state needs
+/// no lock of its own.
+final class Slot: @unchecked Sendable {
+    let index: Int
+    let uid: uid_t
+    let gid: gid_t
+    let dir: String
+    let workDir: String
+    let tmpDir: String
+    /// Cgroups of cold runs and of the warm worker (kept apart so neither counts the other).
+    let cgroup: CgroupSlot?
+    let warmCgroup: CgroupSlot?
+    let thread: SlotThread
+    var warm: WarmWorker?
+    /// The last cold run's pid 1, which reported and is now exiting (namespace teardown).
+    var pendingReap: envrun_spawn_result?
+
+    init(index: Int, lease: SlotLease, settings: SlotSettings, useCgroups: Bool) throws {
+        self.index = index
+        uid = uid_t(settings.uidBase + lease.index * 64 + index)
+        gid = gid_t(uid)
+        dir = "\(lease.directory)/slot\(index)"
+        workDir = dir + "/work"
+        tmpDir = dir + "/tmp"
+        thread = SlotThread(name: "envrun-slot-\(lease.index).\(index)")
+        mkdir(dir, 0o700)
+        _ = envrun_umount(dir)
+        let mb = Int64(settings.tmpfsMB) * 1_048_576
+        guard envrun_mount_tmpfs(dir, mb, Int64(settings.tmpfsInodes), uid, gid) == 0 else {
+            throw EnvrunError(.unavailable, "cannot mount the slot tmpfs: \(String(cString: strerror(errno)))",
+                              field: dir)
+        }
+        for d in [workDir, tmpDir] {
+            mkdir(d, 0o700)
+            chown(d, uid, gid)
+        }
+        cgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)") : nil
+        warmCgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)w") : nil
+        cgroup?.killAll()
+        warmCgroup?.killAll()
+        if let cg = cgroup {
+            let tid = thread.tid
+            _ = thread.sync { cg.adopt(thread: tid) }
+        }
+    }
+
+    /// Reaps the previous cold run's pid 1 and frees its stack.
+    func reapPending() {
+        guard var res = pendingReap else { return }
+        pendingReap = nil
+        _ = envrun_reap(res.pid, nil, nil, nil)
+        envrun_spawn_release(&res)
+    }
+
+    /// Empties work/ and tmp/ (the job may have filled them or chmod'ed things).
+    func wipe() -> Bool {
+        var ok = envrun_wipe_dir(workDir) == 0
+        ok = envrun_wipe_dir(tmpDir) == 0 && ok
+        chmod(workDir, 0o700)
+        chmod(tmpDir, 0o700)
+        return ok
+    }
+
+    func close() {
+        _ = thread.sync { self.reapPending() }
+        warm?.stop()
+        warm = nil
+        let tid = thread.tid
+        _ = thread.sync { CgroupSlot.returnToRoot(thread: tid) }
+        thread.stop()
+        for cg in [cgroup, warmCgroup] {
+            cg?.killAll()
+            cg?.remove()
+        }
+        _ = envrun_umount(dir)
+        rmdir(dir)
+    }
+}
+
+/// An exclusive claim on a range of uids, slot dirs and cgroup names, so that several executors
+/// (in one process or in concurrent test processes) never share a slot. The claim is an flock on
+/// `<state>/lease<N>.lock`, released by the kernel if the process dies; the next owner cleans up.
+final class SlotLease: @unchecked Sendable {
+    let index: Int
+    let directory: String
+    private let lockFd: Int32
+
+    init(stateDirectory: String) throws {
+        mkdir(stateDirectory, 0o755)
+        for i in 0..<32 {
+            let fd = open("\(stateDirectory)/lease\(i).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { break }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                index = i
+                lockFd = fd
+                directory = "\(stateDirectory)/\(i)"
+                mkdir(directory, 0o755)
+                mkdir(directory + "/root", 0o755)
+                Self.cleanStale(directory: directory, lease: i)
+                return
+            }
+            Glibc.close(fd)
+        }
+        throw EnvrunError(.unavailable, "no free sandbox lease in \(stateDirectory)", field: stateDirectory)
+    }
+
+    /// Leftovers of a previous owner that died: kill its tasks, unmount and remove its slot dirs.
+    private static func cleanStale(directory: String, lease: Int) {
+        for s in 0..<64 {
+            for root in [CgroupSlot.memoryRoot, CgroupSlot.pidsRoot] {
+                for dir in ["\(root)/envrun/\(lease)-\(s)", "\(root)/envrun/\(lease)-\(s)w"] {
+                    guard access(dir, F_OK) == 0 else { continue }
+                    for line in (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n") {
+                        if let p = pid_t(line), p != getpid() { kill(p, SIGKILL) }
+                    }
+                }
+            }
+            let d = "\(directory)/slot\(s)"
+            if access(d, F_OK) == 0 {
+                _ = envrun_umount(d)
+                rmdir(d)
+            }
+        }
+    }
+
+    func release() {
+        rmdir(directory + "/root")
+        rmdir(directory)
+        Glibc.close(lockFd)
+    }
+}
+
+/// Hands out slots: at most `slots` runs at once; others wait in FIFO order.
+actor SlotPool {
+    private var free: [Slot]
+    private var waiters: [CheckedContinuation<Slot, Never>] = []
+
+    init(slots: [Slot]) { free = slots.reversed() }
+
+    func acquire() async -> Slot {
+        if let s = free.popLast() { return s }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release(_ slot: Slot) {
+        if waiters.isEmpty {
+            free.append(slot)
+        } else {
+            waiters.removeFirst().resume(returning: slot)
+        }
+    }
+
+    /// Waits for every slot to be free and takes them all (shutdown).
+    func drain(count: Int) async -> [Slot] {
+        var all: [Slot] = []
+        while all.count < count { all.append(await acquire()) }
+        return all
+    }
+}

@@ -1,0 +1,144 @@
+import CEnvrunSandbox
+import EnvrunCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The warm Python worker of one slot: `Sandbox/warm/zygote.py` started once as pid 1 of a full
+/// sandbox (namespaces, slot uid, the language's seccomp filter, empty environment). It forks one
+/// child per job; the job's stdin/stdout/stderr pipes travel over SCM_RIGHTS, so the worker never
+/// holds the job's input. Recycled every `recycleAfter` jobs, replaced when it dies or is killed
+/// (wall timeout, output overflow).
+final class WarmWorker: @unchecked Sendable {
+    let pid: pid_t
+    private let control: Int32
+    private var spawnResult: envrun_spawn_result
+    private(set) var jobs = 0
+    private(set) var alive = true
+
+    private init(pid: pid_t, control: Int32, spawnResult: envrun_spawn_result) {
+        self.pid = pid
+        self.control = control
+        self.spawnResult = spawnResult
+    }
+
+    /// Starts a worker in `slot`. Returns nil and an error text when the sandbox set-up failed.
+    static func start(slot: Slot, layout: SandboxLayout, source: String, program: SeccompProgram)
+        -> (WarmWorker?, String?)
+    {
+        var sp: [Int32] = [-1, -1]
+        guard envrun_socketpair_cloexec(&sp) == 0 else { return (nil, "socketpair: \(String(cString: strerror(errno)))") }
+        let devnull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer {
+            close(devnull)
+            close(sp[1])
+        }
+        // The worker has no limits of its own beyond the sandbox; each job child sets the job's.
+        let limits = envrun_rlimits(cpu_sec: -1, as_bytes: -1, fsize_bytes: -1, nofile: -1, nproc: -1,
+                                    stack_bytes: -1, core_bytes: 0)
+        slot.warmCgroup?.prepare(memoryBytes: 512 * 1_048_576, pids: 64)
+        var (rc, res, err) = spawnSandbox(
+            argv: ["/usr/bin/python3", "-E", "-s", "-c", source], slot: slot, layout: layout, limits: limits,
+            program: program, stdio: (devnull, devnull, devnull), keepFd: sp[1], withInit: false, cgroup: slot.warmCgroup)
+        if rc != 0 {
+            close(sp[0])
+            if rc == 1 {
+                kill(res.pid, SIGKILL)
+                _ = envrun_reap(res.pid, nil, nil, nil)
+                envrun_spawn_release(&res)
+            }
+            return (nil, "warm worker: \(err)")
+        }
+        let worker = WarmWorker(pid: res.pid, control: sp[0], spawnResult: res)
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = buf.withUnsafeMutableBytes { envrun_recv_timeout(sp[0], $0.baseAddress, 256, 10_000) }
+        guard n > 0, String(decoding: buf[0..<n], as: UTF8.self).contains("ready") else {
+            worker.stop()
+            return (nil, "warm worker did not start (python3 failed in the sandbox)")
+        }
+        return (worker, nil)
+    }
+
+    /// Runs one job (blocking). The program is already in the slot's work dir.
+    func run(_ spec: PhaseSpec, file: String, slot: Slot) -> RawOutcome {
+        var out = RawOutcome()
+        jobs += 1
+        let cg = slot.warmCgroup
+        cg?.prepare(memoryBytes: (spec.limits.memoryMB + spec.cgroupExtraMB) * 1_048_576,
+                    pids: spec.limits.processes + 1)
+        let oomBefore = cg?.oomKills() ?? 0
+        let failBefore = cg?.failCount() ?? 0
+        guard var pipes = StdioPipes.make() else {
+            out.sandboxError = "pipe: \(String(cString: strerror(errno)))"
+            return out
+        }
+        let l = rlimits(for: spec.limits, addressSpace: spec.addressSpaceLimit)
+        // The zygote is one more process of the slot uid: the job gets the same count as cold.
+        let job: [String: Any] = [
+            "file": file, "cpu_sec": l.cpu_sec, "as_bytes": l.as_bytes, "fsize_bytes": l.fsize_bytes,
+            "nofile": l.nofile, "nproc": l.nproc + 1, "stack_bytes": l.stack_bytes, "core_bytes": 0,
+        ]
+        let msg = (try? JSONSerialization.data(withJSONObject: job)) ?? Data()
+        let fds = [pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite]
+        let sent = msg.withUnsafeBytes { envrun_send_fds(control, $0.baseAddress, $0.count, fds, 3) }
+        pipes.closeChildEnds()
+        guard sent == 0 else {
+            pipes.closeAll()
+            stop()
+            out.sandboxError = "warm worker: send: \(String(cString: strerror(errno)))"
+            return out
+        }
+        if !supervise(doneFd: control, killPid: pid, pipes: &pipes, stdin: spec.stdin, limits: spec.limits,
+                      into: &out) {
+            out.sandboxError = "supervise: \(String(cString: strerror(errno)))"
+        }
+        pipes.closeAll()
+        if out.end != Int32(ENVRUN_END_EXITED) || out.sandboxError != nil {
+            // Killed on wall timeout or output overflow: the worker's namespace is gone.
+            stop()
+        } else {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = buf.withUnsafeMutableBytes { envrun_recv(control, $0.baseAddress, 4096) }
+            if n > 0, let obj = try? JSONSerialization.jsonObject(with: Data(buf[0..<n])) as? [String: Any] {
+                if let status = obj["status"] as? Int {
+                    out.status = Int32(truncatingIfNeeded: status)
+                    let us = ((obj["utime_us"] as? Int) ?? 0) + ((obj["stime_us"] as? Int) ?? 0)
+                    out.cpuMs = Double(us) / 1000
+                    out.maxRssKb = (obj["maxrss_kb"] as? Int) ?? 0
+                } else {
+                    out.sandboxError = "warm worker: \((obj["error"] as? String) ?? "bad report")"
+                }
+            } else {
+                stop()
+                out.sandboxError = "warm worker died during the job"
+            }
+        }
+        if out.sandboxError == "warm worker died during the job", (cg?.oomKills() ?? 0) > oomBefore {
+            // The cgroup's OOM killer chose the worker: the job exceeded its memory.
+            out.sandboxError = nil
+            out.status = SIGKILL
+        }
+        if let cg {
+            out.oomKilled = cg.oomKills() > oomBefore
+            out.memoryFailures = cg.failCount() - failBefore
+            if alive, cg.killAll(sparing: pid) > 0, out.sandboxError == nil {
+                out.sandboxError = "processes survived the job"
+            }
+        }
+        return out
+    }
+
+    /// Kills the worker (its pid namespace dies with it) and reaps it.
+    func stop() {
+        guard alive else { return }
+        alive = false
+        kill(pid, SIGKILL)
+        _ = envrun_reap(pid, nil, nil, nil)
+        close(control)
+        envrun_spawn_release(&spawnResult)
+    }
+
+    deinit { stop() }
+}

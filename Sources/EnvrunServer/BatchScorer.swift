@@ -1,0 +1,95 @@
+import EnvrunCore
+import Logging
+
+/// Scores a batch of items against an `Environment`, in order, a few at a time. Per-item failures
+/// (unknown pack or task, a thrown error) become that item's `RewardResult` with status `error`; the
+/// rest are still scored. The HTTP routes and the in-process side of `envrun bench serve` both use it,
+/// so the bench's ratio isolates the cost of HTTP.
+public struct BatchScorer: Sendable {
+    public let environment: any EnvrunCore.Environment
+    public let concurrency: Int
+    let metrics: ServerMetrics?
+    let logger: Logger
+
+    public init(environment: any EnvrunCore.Environment, concurrency: Int, logger: Logger) {
+        self.init(environment: environment, concurrency: concurrency, metrics: nil, logger: logger)
+    }
+
+    init(environment: any EnvrunCore.Environment, concurrency: Int, metrics: ServerMetrics?, logger: Logger) {
+        self.environment = environment
+        self.concurrency = max(1, concurrency)
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func score(_ items: [ScoreItem]) async -> [RewardResult] {
+        if let batching = environment as? any BatchScoring, items.count > 1 {
+            let outcomes = await batching.score(batch: items)
+            return zip(items, outcomes).map { item, outcome in
+                let result: RewardResult
+                switch outcome {
+                case .success(let r): result = r.reward.isFinite ? r : .error("the reward source returned a non-finite reward", source: r.source)
+                case .failure(let error): result = Self.errorResult(error)
+                }
+                metrics?.recordReward(pack: item.pack, result)
+                return result
+            }
+        }
+        if items.count == 1 || concurrency == 1 {
+            var out: [RewardResult] = []
+            out.reserveCapacity(items.count)
+            for item in items { out.append(await scoreOne(item)) }
+            return out
+        }
+        return await withTaskGroup(of: (Int, RewardResult).self) { group in
+            var results = [RewardResult?](repeating: nil, count: items.count)
+            var next = 0
+            while next < min(concurrency, items.count) {
+                let index = next
+                group.addTask { (index, await scoreOne(items[index])) }
+                next += 1
+            }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if next < items.count {
+                    let index = next
+                    group.addTask { (index, await scoreOne(items[index])) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
+        }
+    }
+
+    public func scoreOne(_ item: ScoreItem) async -> RewardResult {
+        var result: RewardResult
+        do {
+            result = try await environment.score(item)
+            if !result.reward.isFinite {
+                result = .error("the reward source returned a non-finite reward", source: result.source)
+            }
+        } catch let error as EnvrunError {
+            result = Self.errorResult(error)
+        } catch {
+            logger.error("scoring failed", metadata: ["pack": "\(item.pack)", "error": "\(error)"])
+            result = .error("internal error while scoring: \(error)")
+            result.details["error_code"] = EnvrunError.Code.internal.name
+        }
+        metrics?.recordReward(pack: item.pack, result)
+        return result
+    }
+
+    /// An item's own failure (unknown pack or task, bad inline task) as its result.
+    static func errorResult(_ error: EnvrunError) -> RewardResult {
+        var result = RewardResult.error(error.message)
+        result.details["error_code"] = error.code.name
+        if let field = error.field { result.details["field"] = field }
+        return result
+    }
+}
+
+/// An environment that scores a whole batch at once, so a reward model sees the batch together; each
+/// item still gets its own result or error. `BatchScorer` uses it when the environment offers it.
+public protocol BatchScoring: Sendable {
+    func score(batch items: [ScoreItem]) async -> [Result<RewardResult, EnvrunError>]
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Yams
+
+/// The `--config FILE` format (YAML or JSON; JSON is YAML). Every key is optional and snake_case:
+///
+/// ```yaml
+/// host: 127.0.0.1
+/// port: 8080
+/// packs: /srv/packs
+/// token: s3cret
+/// max_concurrency: 8
+/// max_queue: 32
+/// item_concurrency: 4
+/// max_body_bytes: 8388608
+/// max_batch_items: 1024
+/// max_page_size: 500
+/// retry_after_seconds: 1
+/// max_run_timeout_seconds: 60
+/// math_pack: math500
+/// unlabeled_pack: hh-helpful
+/// ```
+public struct ServerConfigFile: Codable, Sendable, Equatable {
+    public var host: String?
+    public var port: Int?
+    public var packs: String?
+    public var token: String?
+    public var maxConcurrency: Int?
+    public var maxQueue: Int?
+    public var itemConcurrency: Int?
+    public var maxBodyBytes: Int?
+    public var maxBatchItems: Int?
+    public var maxPageSize: Int?
+    public var retryAfterSeconds: Int?
+    public var maxRunTimeoutSeconds: Double?
+    public var mathPack: String?
+    public var unlabeledPack: String?
+
+    enum CodingKeys: String, CodingKey {
+        case host, port, packs, token
+        case maxConcurrency = "max_concurrency"
+        case maxQueue = "max_queue"
+        case itemConcurrency = "item_concurrency"
+        case maxBodyBytes = "max_body_bytes"
+        case maxBatchItems = "max_batch_items"
+        case maxPageSize = "max_page_size"
+        case retryAfterSeconds = "retry_after_seconds"
+        case maxRunTimeoutSeconds = "max_run_timeout_seconds"
+        case mathPack = "math_pack"
+        case unlabeledPack = "unlabeled_pack"
+    }
+
+    public init() {}
+
+    /// Parses YAML or JSON text. Unknown keys are an error, so a typo does not pass silently.
+    public static func parse(_ text: String, path: String = "config") throws -> ServerConfigFile {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError("\(path) is not valid YAML or JSON: \(error)")
+        }
+        guard let node else { return ServerConfigFile() }
+        guard let mapping = node.mapping else { throw ConfigurationError("\(path): expected a mapping of settings") }
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        for key in mapping.keys {
+            let name = key.string ?? "\(key)"
+            if !known.contains(name) {
+                throw ConfigurationError("\(path): unknown setting '\(name)'", field: name)
+            }
+        }
+        do {
+            return try YAMLDecoder().decode(ServerConfigFile.self, from: node)
+        } catch let error as DecodingError {
+            let field: String? =
+                switch error {
+                case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+                    c.codingPath.last?.stringValue
+                case .keyNotFound(let k, _): k.stringValue
+                @unknown default: nil
+                }
+            throw ConfigurationError("\(path): wrong type for a setting", field: field)
+        }
+    }
+
+    public static func load(path: String) throws -> ServerConfigFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read config file \(path)", field: "config")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError("config file \(path) is not UTF-8", field: "config")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Applies the file's settings over `base`.
+    public func apply(to base: ServerConfiguration) -> ServerConfiguration {
+        var c = base
+        if let host { c.host = host }
+        if let port { c.port = port }
+        if let token { c.token = token }
+        if let maxConcurrency { c.maxConcurrency = maxConcurrency }
+        if let maxQueue { c.maxQueue = maxQueue }
+        if let itemConcurrency { c.itemConcurrency = itemConcurrency }
+        if let maxBodyBytes { c.maxBodyBytes = maxBodyBytes }
+        if let maxBatchItems { c.maxBatchItems = maxBatchItems }
+        if let maxPageSize { c.maxPageSize = maxPageSize }
+        if let retryAfterSeconds { c.retryAfterSeconds = retryAfterSeconds }
+        if let maxRunTimeoutSeconds { c.maxRunTimeoutSeconds = maxRunTimeoutSeconds }
+        if let mathPack { c.mathPack = mathPack }
+        if let unlabeledPack { c.unlabeledPack = unlabeledPack }
+        return c
+    }
+}
+
+extension ServerConfigFile.CodingKeys: CaseIterable {}

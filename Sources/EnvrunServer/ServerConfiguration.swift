@@ -1,0 +1,60 @@
+/// Everything `envrun serve` can be told, with defaults. Files and flags are parsed at the edge (the CLI,
+/// `ServerConfiguration.load(file:)`); the application only sees this typed value.
+public struct ServerConfiguration: Sendable, Equatable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// Bearer token required on every route but `/healthz` and `/v1/ping`; nil turns auth off.
+    public var token: String?
+    /// Requests doing work at once (score, episodes, run_code, get_reward).
+    public var maxConcurrency: Int = 8
+    /// Requests that may wait for a slot before the server answers 429.
+    public var maxQueue: Int = 32
+    /// Items of one score batch scored at once.
+    public var itemConcurrency: Int = 4
+    public var maxBodyBytes: Int = 8 * 1024 * 1024
+    public var maxBatchItems: Int = 1024
+    public var maxPageSize: Int = 500
+    public var defaultPageSize: Int = 50
+    /// Seconds a client is told to wait after a 429.
+    public var retryAfterSeconds: Int = 1
+    /// Longest `run_timeout` accepted on `/run_code`, in seconds.
+    public var maxRunTimeoutSeconds: Double = 60
+    /// Language ids `/run_code` accepts after alias mapping; nil passes every id to the executor.
+    public var languages: [String]?
+    /// OpenRLHF `/get_reward`: the pack that scores a bare gold answer, and the one for unlabeled queries.
+    public var mathPack: String = "math500"
+    public var unlabeledPack: String = "hh-helpful"
+
+    public init() {}
+
+    /// Checks ranges; errors name the setting at fault.
+    public func validated() throws -> ServerConfiguration {
+        func positive(_ value: Int, _ name: String) throws {
+            if value <= 0 { throw ConfigurationError("\(name) must be positive, got \(value)", field: name) }
+        }
+        try positive(maxConcurrency, "max_concurrency")
+        try positive(itemConcurrency, "item_concurrency")
+        try positive(maxBodyBytes, "max_body_bytes")
+        try positive(maxBatchItems, "max_batch_items")
+        try positive(maxPageSize, "max_page_size")
+        try positive(defaultPageSize, "default_page_size")
+        try positive(retryAfterSeconds, "retry_after_seconds")
+        if maxQueue < 0 { throw ConfigurationError("max_queue must be >= 0, got \(maxQueue)", field: "max_queue") }
+        if !(0...65535).contains(port) { throw ConfigurationError("port must be 0...65535, got \(port)", field: "port") }
+        if defaultPageSize > maxPageSize {
+            throw ConfigurationError("default_page_size exceeds max_page_size", field: "default_page_size")
+        }
+        if let token, token.isEmpty { throw ConfigurationError("token must not be empty", field: "token") }
+        return self
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public let field: String?
+    public init(_ message: String, field: String? = nil) {
+        self.message = message
+        self.field = field
+    }
+    public var description: String { field.map { "config: \($0): \(message)" } ?? "config: \(message)" }
+}

@@ -1,0 +1,196 @@
+import Foundation
+
+/// Where the extractor looks for the final answer in a model response, in order of preference.
+public struct AnswerExtractor: Sendable {
+    public var options: VerifyOptions
+    public init(options: VerifyOptions = VerifyOptions()) { self.options = options }
+
+    /// The final answer in a whole response: `\boxed{}`/`\fbox{}` (last, or all), `#### N`, "The answer is …",
+    /// "Final Answer: …", the whole response when it is short, and the last number as a fallback. nil when
+    /// nothing looks like an answer.
+    public func extract(from response: String) -> String? {
+        var text = response
+        return text.withUTF8 { extract(bytes: $0) }
+    }
+
+    private func extract(bytes u: UnsafeBufferPointer<UInt8>) -> String? {
+        let boxes = AnswerExtractor.boxes(in: u)
+        if !boxes.isEmpty {
+            return options.allBoxes && boxes.count > 1 ? boxes.joined(separator: ", ") : boxes.last
+        }
+        if let k = AnswerExtractor.lastIndex(of: Array("####".utf8), in: u) {
+            var end = k + 4
+            while end < u.count, u[end] != 0x0A { end += 1 }
+            let t = String(decoding: UnsafeBufferPointer(rebasing: u[(k + 4)..<end]), as: UTF8.self).trimmingSpaces
+            if !t.isEmpty { return t }
+        }
+        if let phrase = AnswerExtractor.afterAnswerPhrase(u) { return phrase }
+        if u.count <= options.shortAnswerLength * 4, !u.contains(0x0A) || AnswerExtractor.onlyTrailingNewlines(u) {
+            let trimmed = String(decoding: u, as: UTF8.self).trimmingSpaces
+            if !trimmed.isEmpty, trimmed.unicodeScalars.count <= options.shortAnswerLength,
+                AnswerExtractor.plainWords(in: trimmed) <= 3 {
+                return trimmed
+            }
+        }
+        if options.lastNumberFallback, let n = AnswerExtractor.lastNumber(in: u) { return n }
+        return nil
+    }
+
+    static func onlyTrailingNewlines(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = u.firstIndex(of: 0x0A) else { return true }
+        return u[first...].allSatisfy { $0 == 0x0A || $0 == 0x0D || $0 == 0x20 }
+    }
+
+    /// Start of the last occurrence of `needle` (bytes), or nil.
+    static func lastIndex(of needle: [UInt8], in u: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard u.count >= needle.count, let first = needle.first else { return nil }
+        var k = u.count - needle.count
+        while k >= 0 {
+            if u[k] == first {
+                var j = 1
+                while j < needle.count, u[k + j] == needle[j] { j += 1 }
+                if j == needle.count { return k }
+            }
+            k -= 1
+        }
+        return nil
+    }
+
+    /// The gold answer: boxed or `####` when the gold is a whole solution, else the whole string.
+    public func extractGold(from gold: String) -> String {
+        var g = gold
+        let marked = g.withUTF8 { u in
+            ["\\boxed", "\\fbox", "####"].contains { AnswerExtractor.lastIndex(of: Array($0.utf8), in: u) != nil }
+        }
+        if marked {
+            var o = options
+            o.lastNumberFallback = false
+            if let a = AnswerExtractor(options: o).extract(from: gold) { return a }
+        }
+        return gold.trimmingSpaces
+    }
+
+    /// Contents of every `\boxed{…}` / `\fbox{…}` (and `\boxed 5`), nested braces respected.
+    static func boxes(in s: String) -> [String] {
+        var t = s
+        return t.withUTF8 { boxes(in: $0) }
+    }
+
+    static func boxes(in u: UnsafeBufferPointer<UInt8>) -> [String] {
+        var out: [String] = []
+        var i = 0
+        let boxed = Array("\\boxed".utf8), fbox = Array("\\fbox".utf8)
+        while i < u.count {
+            guard u[i] == UInt8(ascii: "\\") else { i += 1; continue }
+            let name: [UInt8]
+            if u[i...].starts(with: boxed) { name = boxed } else if u[i...].starts(with: fbox) { name = fbox } else {
+                i += 1
+                continue
+            }
+            var j = i + name.count
+            while j < u.count, u[j] == UInt8(ascii: " ") { j += 1 }
+            guard j < u.count else { break }
+            if u[j] == UInt8(ascii: "{") {
+                var level = 0
+                var k = j
+                while k < u.count {
+                    if u[k] == UInt8(ascii: "\\") { k += 2; continue }
+                    if u[k] == UInt8(ascii: "{") { level += 1 }
+                    if u[k] == UInt8(ascii: "}") { level -= 1; if level == 0 { break } }
+                    k += 1
+                }
+                guard k < u.count else { break }  // unclosed: ignore
+                out.append(String(decoding: UnsafeBufferPointer(rebasing: u[(j + 1)..<k]), as: UTF8.self).trimmingSpaces)
+                i = k + 1
+            } else if i + name.count < u.count, u[i + name.count] == UInt8(ascii: " ") {
+                // `\boxed 5`: up to the next space or `$`.
+                var k = j
+                while k < u.count, u[k] != UInt8(ascii: " "), u[k] != UInt8(ascii: "$"), u[k] != UInt8(ascii: "\n") { k += 1 }
+                out.append(String(decoding: UnsafeBufferPointer(rebasing: u[j..<k]), as: UTF8.self))
+                i = k
+            } else {
+                i = j
+            }
+        }
+        return out
+    }
+
+    /// The text after the last "answer is" / "answer:" (also "Final Answer:"), cut at the end of its sentence.
+    static func afterAnswerPhrase(_ u: UnsafeBufferPointer<UInt8>) -> String? {
+        let word = Array("answer".utf8)
+        var k = u.count - word.count
+        var start: Int? = nil
+        while k >= 0, start == nil {
+            defer { k -= 1 }
+            guard u[k] | 0x20 == word[0] else { continue }
+            var j = 1
+            while j < word.count, u[k + j] | 0x20 == word[j] { j += 1 }
+            guard j == word.count else { continue }
+            var m = k + word.count
+            while m < u.count, u[m] == 0x20 { m += 1 }
+            if m < u.count, u[m] == UInt8(ascii: ":") {
+                start = m + 1
+            } else if m + 1 < u.count, u[m] | 0x20 == UInt8(ascii: "i"), u[m + 1] | 0x20 == UInt8(ascii: "s"),
+                m + 2 >= u.count || !(u[m + 2] | 0x20 >= 0x61 && u[m + 2] | 0x20 <= 0x7A) {
+                start = m + 2
+            }
+        }
+        guard let s0 = start else { return nil }
+        var end = s0
+        while end < u.count, u[end] != 0x0A { end += 1 }
+        let line = String(decoding: UnsafeBufferPointer(rebasing: u[s0..<end]), as: UTF8.self)
+        return cutSentence(Substring(line))
+    }
+
+    static func cutSentence(_ text: Substring) -> String? {
+        var rest = text.drop { $0 == " " || $0 == ":" }
+        if rest.hasPrefix("$") {
+            // `$…$` or `$$…$$`: the math segment.
+            let body = rest.drop { $0 == "$" }
+            if let end = body.firstIndex(of: "$") { return String(body[..<end]).trimmingSpaces.nonEmpty }
+        }
+        if let r = rest.range(of: ". ") { rest = rest[..<r.lowerBound] }
+        var t = String(rest).trimmingSpaces
+        while let last = t.last, last == "." || last == "$" || last == "," { t.removeLast() }
+        if t.hasPrefix("\\(") && t.hasSuffix("\\)") { t = String(t.dropFirst(2).dropLast(2)) }
+        if t.hasPrefix("\\[") && t.hasSuffix("\\]") { t = String(t.dropFirst(2).dropLast(2)) }
+        return t.trimmingSpaces.nonEmpty
+    }
+
+    /// Runs of 3+ letters not introduced by a backslash: prose rather than an answer when there are many.
+    static func plainWords(in s: String) -> Int {
+        var count = 0, run = 0
+        var escaped = false
+        for c in s.unicodeScalars {
+            if c.properties.isAlphabetic {
+                run += 1
+                continue
+            }
+            if run >= 3 && !escaped { count += 1 }
+            escaped = c == "\\"
+            run = 0
+        }
+        if run >= 3 && !escaped { count += 1 }
+        return count
+    }
+
+    /// The last number in the text (`-1,234.5`, `3/4`).
+    static func lastNumber(in u: UnsafeBufferPointer<UInt8>) -> String? {
+        var k = u.count - 1
+        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        while k >= 0, !isDigit(u[k]) { k -= 1 }
+        guard k >= 0 else { return nil }
+        let end = k + 1
+        while k >= 0, isDigit(u[k]) || u[k] == UInt8(ascii: ",") || u[k] == UInt8(ascii: ".") || u[k] == UInt8(ascii: "/") {
+            k -= 1
+        }
+        if k >= 0, u[k] == UInt8(ascii: "-") { k -= 1 }
+        var t = String(decoding: UnsafeBufferPointer(rebasing: u[(k + 1)..<end]), as: UTF8.self)
+        while let f = t.first, f == "," || f == "." || f == "/" { t.removeFirst() }
+        return t.isEmpty ? nil : t
+    }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}

@@ -1,2 +1,0 @@
-// Tests of EnvrunRM land with their issue.
-import Testing

@@ -1,2 +1,0 @@
-// Tests of EnvrunSandbox land with their issue.
-import Testing

@@ -1,2 +1,0 @@
-// Tests of EnvrunServer land with their issue.
-import Testing

@@ -1,2 +1,0 @@
-// Tests of EnvrunTasks land with their issue.
-import Testing

@@ -1,0 +1,139 @@
+import EnvrunCore
+import EnvrunRewards
+import EnvrunTesting
+import Foundation
+import Synchronization
+import Testing
+
+@testable import EnvrunTasks
+
+@Suite("shipped packs and tooling")
+struct ShippedPacksTests {
+    @Test func everyShippedPackLoadsWithItsCountsAndNotes() throws {
+        let packs = try PackLibrary.load(directory: shippedPacks)
+        let counts = Dictionary(uniqueKeysWithValues: packs.map { ($0.name, $0.tasks.count) })
+        #expect(counts == ["arith": 1000, "gsm8k": 1319, "hh-helpful": 2352, "humaneval": 164, "math500": 500, "mbpp": 974])
+        for pack in packs {
+            for file in ["SOURCE.md"] + (pack.name == "arith" ? [] : ["LICENSE"]) {
+                #expect(FileManager.default.fileExists(atPath: pack.directory.appendingPathComponent(file).path),
+                        "\(pack.name) lacks \(file)")
+            }
+        }
+        let verifiers = Dictionary(uniqueKeysWithValues: packs.map { ($0.name, $0.manifest.reward.verifier) })
+        #expect(verifiers == ["arith": .math, "gsm8k": .math, "hh-helpful": .scalarRM, "humaneval": .codeTests,
+                              "math500": .math, "mbpp": .codeTests])
+    }
+
+    /// Field checks and the arith generator check pass with no sandbox and no verifier (those parts are skipped,
+    /// and say so).
+    @Test func validatorFindsNoFieldProblemsInShippedPacks() async throws {
+        let validator = PackValidator(dependencies: RewardDependencies(mathCheck: fakeMathCheck))
+        for pack in try PackLibrary.load(directory: shippedPacks) {
+            let report = await validator.validate(pack, runReferences: true)
+            let problems = report.problems.filter { $0.kind != .model && $0.kind != .gold }
+            #expect(problems.isEmpty, "\(pack.name): \(problems.prefix(3))")
+            if pack.manifest.reward.verifier.isCode {
+                #expect(report.skipped.contains { $0.contains("no sandbox judge") })
+                #expect(report.referencesRun == 0)
+            }
+        }
+    }
+
+    @Test func gsm8kAndHumanEvalSpotChecks() throws {
+        let gsm = try TaskPack.load(directory: shippedPacks.appendingPathComponent("gsm8k"))
+        #expect(gsm.task(id: "test-0000")?.answer == "18")
+        #expect(gsm.tasks.allSatisfy { Double($0.answer ?? "x") != nil })
+        let he = try TaskPack.load(directory: shippedPacks.appendingPathComponent("humaneval"))
+        let t = try #require(he.task(id: "HumanEval/0"))
+        #expect(t.entryPoint == "has_close_elements" && t.reference?.hasPrefix(t.prompt) == true)
+        let mbpp = try TaskPack.load(directory: shippedPacks.appendingPathComponent("mbpp"))
+        #expect(mbpp.tasks.allSatisfy { ($0.tests ?? "").split(separator: "\n").allSatisfy { $0.hasPrefix("assert") } })
+        #expect(mbpp.tasks.filter { $0.testSetup != nil }.count == 2)
+    }
+
+    @Test func validatorRunsReferencesThroughTheJudgeAndReportsEachFailure() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        try dir.pack("c", yaml: manifest(name: "c", reward: "  verifier: code_tests"), tasks: [
+            #"{"id":"good","prompt":"p","tests":"assert 1","reference":"PASS_ALL"}"#,
+            #"{"id":"bad","prompt":"p","tests":"assert 1\nassert 2","reference":"PASS 1"}"#,
+            #"{"id":"none","prompt":"p","tests":"assert 1"}"#,
+            #"{"id":"notests","prompt":"p","reference":"x"}"#,
+        ])
+        let pack = try TaskPack.load(directory: dir.url.appendingPathComponent("c"))
+        let progress = ProgressLog()
+        let report = await PackValidator(dependencies: RewardDependencies(codeJudge: FakeCodeJudge()))
+            .validate(pack) { done, total in progress.add(done, total) }
+        #expect(report.referencesRun == 2 && report.referencesPassed == 1)
+        #expect(report.problems.map(\.taskID) == ["notests", "bad"])
+        #expect(report.problems.last?.message.contains("passed 1/2") == true)
+        #expect(progress.values == [(1, 2), (2, 2)])
+    }
+
+    @Test func validatorCatchesAStaleGeneratedFile() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        var p = ArithParameters()
+        p.count = 20
+        let url = dir.url.appendingPathComponent("gen")
+        try PackScaffold.create(name: "gen", at: url, generator: p)
+        var pack = try TaskPack.load(directory: url)
+        let validator = PackValidator(dependencies: RewardDependencies(mathCheck: fakeMathCheck))
+        #expect(await validator.validate(pack).ok)
+        pack.tasks[3].answer = "12345"
+        let stale = await validator.validate(pack)
+        #expect(stale.problems.map(\.kind) == [.generator])
+        #expect(stale.problems.first?.taskID == pack.tasks[3].id)
+    }
+
+    @Test func goldAnswersThatDoNotParseAreReported() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        try dir.pack("g", yaml: manifest(name: "g", reward: "  verifier: math"), tasks: [
+            #"{"id":"ok","prompt":"p","answer":"1"}"#, #"{"id":"broken","prompt":"p","answer":"\\frac{"}"#,
+        ])
+        let pack = try TaskPack.load(directory: dir.url.appendingPathComponent("g"))
+        let check: MathCheck = { gold, _, _ in
+            gold.contains("{") && !gold.contains("}")
+                ? .init(equivalent: false, status: .unparseable) : .init(equivalent: true, status: .ok)
+        }
+        let report = await PackValidator(dependencies: RewardDependencies(mathCheck: check)).validate(pack)
+        #expect(report.goldChecked == 2 && report.goldPassed == 1)
+        #expect(report.problems.map(\.taskID) == ["broken"])
+        // A verifier that cannot run is reported as skipped, not as 2 bad answers.
+        let down = await PackValidator(dependencies: RewardDependencies(mathCheck: { _, _, _ in
+            .init(equivalent: false, status: .error, message: "not implemented")
+        })).validate(pack)
+        #expect(down.problems.isEmpty && down.skipped.first?.contains("not implemented") == true)
+    }
+
+    @Test(arguments: VerifierKind.allCases)
+    func scaffoldIsAValidPack(verifier: VerifierKind) throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let url = dir.url.appendingPathComponent("new-pack")
+        let files = try PackScaffold.create(name: "new-pack", at: url, verifier: verifier)
+        #expect(files.count == 3)
+        let pack = try TaskPack.load(directory: url)
+        #expect(pack.manifest.reward.verifier == verifier && !pack.tasks.isEmpty)
+        #expect(throws: EnvrunError.self) { try PackScaffold.create(name: "new-pack", at: url) }
+    }
+
+    @Test func statsSummariseMetadata() throws {
+        let stats = PackStats(try TaskPack.load(directory: shippedPacks.appendingPathComponent("math500")))
+        #expect(stats.tasks == 500 && stats.fields["answer"] == 500)
+        #expect(stats.metadata["level"]?.values.reduce(0, +) == 500)
+        #expect(stats.metadata["solution"] == nil)
+        #expect(stats.render().contains("level: 1 43, 2 90, 3 105, 4 128, 5 134"))
+    }
+}
+
+final class ProgressLog: Sendable {
+    let log = Mutex<[(Int, Int)]>([])
+    func add(_ a: Int, _ b: Int) { log.withLock { $0.append((a, b)) } }
+    var values: [(Int, Int)] { log.withLock { $0 } }
+}
+
+func == (lhs: [(Int, Int)], rhs: [(Int, Int)]) -> Bool {
+    lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0 == $1 }
+}

@@ -1,2 +1,0 @@
-// Tests of EnvrunVerify land with their issue.
-import Testing

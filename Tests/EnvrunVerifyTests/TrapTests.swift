@@ -1,0 +1,45 @@
+import Testing
+@testable import EnvrunVerify
+
+/// Known ways a checker gets fooled. None of these may come out equivalent.
+@Suite("traps")
+struct TrapTests {
+    static let traps: [Case] = [
+        Case("\\pm 2021", "2021", false),
+        Case("2021", "\\pm 2021", false),
+        Case("\\frac{1}{2004!}", "\\frac{1}{2006!}", false),
+        Case("1-\\frac{1}{e}", "1+\\frac{1}{e}", false),
+        Case("x = 3", "y = 3", false),
+        Case("y = x + 1", "y = x - 1", false),
+        Case("(0, 1)", "[0, 1]", false),
+        Case("(0, 1]", "[0, 1)", false),
+        Case("\\frac{1}{3}", "0.333", false),
+        Case("\\frac{1}{3}", "0.3333333333", false),
+        Case("10^{-20}", "0", false),
+        Case("\\frac{\\pi}{10^{15}}", "\\frac{\\pi}{10^{16}}", false),
+        Case("2^{100}", "2^{100} + 1", false),
+        Case("\\sqrt{2}", "\\frac{99}{70}", false),
+        Case("\\{1, 2\\}", "\\{1, 2, 2, 3\\}", false),
+        Case("x^2 - 1", "(x-1)(x+2)", false),
+        Case("\\frac{x}{x}", "2", false),
+        Case("3", "3x", false),
+        Case("1", "\\text{1 or 2}", false),
+        Case("12", "The answer is 12 or 13", false),
+    ]
+
+    @Test("no false positive", arguments: traps)
+    func trap(c: Case) {
+        let r = verify(c)
+        #expect(!r.equivalent, "gold \(r.goldParsed ?? "-") pred \(r.predParsed ?? "-")")
+    }
+
+    /// A status other than ok never comes with `equivalent`, and is distinct from "not equivalent".
+    @Test func statusIsDistinctFromNotEquivalent() {
+        let garbage = MathVerifier().verify(gold: "3", pred: "\\frac{")
+        #expect(garbage.status == .unparseable && !garbage.equivalent)
+        let huge = MathVerifier().verify(gold: "3", pred: "10^{10^{10}}")
+        #expect(huge.status == .error && !huge.equivalent)
+        let wrong = MathVerifier().verify(gold: "3", pred: "4")
+        #expect(wrong.status == .ok && !wrong.equivalent)
+    }
+}

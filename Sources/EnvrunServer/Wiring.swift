@@ -30,13 +30,23 @@ public enum ServerWiring {
             executor = UnavailableExecutor(reason: "\(error)")
         }
         var dependencies = RewardDependencies.live(logger: logger)
-        if dependencies.codeJudge == nil { dependencies.codeJudge = judge(executor) }
+        if dependencies.codeJudge == nil { dependencies.codeJudge = judge(executor, logger: logger) }
         let environment = try PackEnvironment(
             directory: packsDirectory.map { URL(fileURLWithPath: $0) }, dependencies: dependencies, logger: logger)
         return Parts(environment: environment, executor: executor, languages: languages)
     }
 
-    static func judge(_ executor: any CodeExecutor) -> (any CodeJudge)? { nil }
+    /// The sandbox judge over the executor; nil (code rewards then answer status error saying so) when
+    /// its harness cannot be found.
+    static func judge(_ executor: any CodeExecutor, logger: Logger) -> (any CodeJudge)? {
+        do {
+            return try SandboxJudge(executor: executor, logger: logger)
+        } catch {
+            logger.warning("the code judge is unavailable; code rewards will answer status error",
+                           metadata: ["reason": "\(error)"])
+            return nil
+        }
+    }
 }
 
 /// Stands in when the sandbox cannot start: every run is a `sandbox_error` naming why.

@@ -9,15 +9,15 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve rewards over HTTP to RL trainers (verl, OpenRLHF, TRL, SandboxFusion clients).",
         discussion: """
-            Runs with no flags on the shipped packs, on 127.0.0.1:8080. Endpoints:
-              POST /v1/score                  batch of {pack, task_id | task, response} -> rewards in order
-              POST /v1/episodes               start a multi-turn episode; POST /v1/episodes/{id}/step
-              GET  /v1/packs                  packs; GET /v1/packs/{pack}/tasks?offset=&limit= (paged)
-              POST /run_code, GET /v1/ping    SandboxFusion wire format
-              POST /get_reward                OpenRLHF remote reward ({"query","prompts","labels"})
-              GET  /healthz, GET /metrics     health and Prometheus metrics
-            When every work slot and queue place is busy the server answers 429 with Retry-After.
-            Stops gracefully on SIGINT/SIGTERM (requests in flight finish).
+            Runs with no flags on the shipped packs, on 127.0.0.1:8080.
+              POST /v1/score             score a batch of {pack, task_id, response}
+              POST /v1/episodes          start an episode; POST /v1/episodes/{id}/step
+              GET  /v1/packs             packs; GET /v1/packs/{pack}/tasks?offset=&limit=
+              POST /run_code             SandboxFusion (and GET /v1/ping)
+              POST /get_reward           OpenRLHF remote reward model
+              GET  /healthz, /metrics    health; Prometheus metrics
+            When all work slots and queue places are busy: 429 with Retry-After.
+            SIGINT or SIGTERM stop it gracefully (requests in flight finish).
             """)
 
     @Option(help: "Address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface).")

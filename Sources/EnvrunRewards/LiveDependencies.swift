@@ -1,12 +1,24 @@
 import EnvrunCore
+import EnvrunRM
 import EnvrunVerify
 import Logging
 
 extension RewardDependencies {
-    /// The real implementations: the sandbox judge (`EnvrunSandbox`), the scalar RM loader (`EnvrunRM`)
-    /// and `EnvrunVerify.MathVerifier`. What is not available on this build is left nil, and the
-    /// rewards that need it answer status `error` saying so.
-    public static func live(logger: Logger = Logger(label: "envrun.rewards")) -> RewardDependencies {
-        RewardDependencies(codeJudge: nil, scalarRMFactory: nil, logger: logger)
+    /// The real implementations: `EnvrunVerify.MathVerifier`, the local scalar RM
+    /// (`EnvrunRM.EncoderRewardModel`, loaded from the pack's head directory on first use) and the sandbox
+    /// judge. What this build lacks is left nil, and the rewards that need it answer status `error` saying so.
+    public static func live(
+        codeJudge: (any CodeJudge)? = nil, logger: Logger = Logger(label: "envrun.rewards")
+    ) -> RewardDependencies {
+        RewardDependencies(
+            codeJudge: codeJudge,
+            scalarRMFactory: { reference in
+                guard !reference.contains("://") else {
+                    throw EnvrunError(.unavailable, "remote reward models are not supported by packs yet: \(reference)", field: "model")
+                }
+                logger.info("loading reward model", metadata: ["head": "\(reference)"])
+                return try EncoderRewardModel.load(headDir: reference)
+            },
+            logger: logger)
     }
 }

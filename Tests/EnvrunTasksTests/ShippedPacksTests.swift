@@ -39,6 +39,25 @@ struct ShippedPacksTests {
         }
     }
 
+    /// With the real `EnvrunVerify.MathVerifier`: every gold answer of the math packs parses (and equals
+    /// itself), and a right and a wrong response score 1 and 0.
+    @Test func goldAnswersParseWithTheRealVerifier() async throws {
+        let validator = PackValidator(dependencies: RewardDependencies())
+        for name in ["gsm8k", "math500", "arith"] {
+            let pack = try TaskPack.load(directory: shippedPacks.appendingPathComponent(name))
+            let report = await validator.validate(pack, runReferences: false)
+            #expect(report.skipped.isEmpty, "\(report.skipped)")
+            #expect(report.goldChecked == pack.tasks.count && report.goldPassed == report.goldChecked, "\(report.problems.prefix(3))")
+        }
+        let env = try PackEnvironment(directory: shippedPacks)
+        let right = try await env.score(ScoreItem(pack: "gsm8k", taskID: "test-0000", response: "16 - 3 - 4 = 9 eggs, 9 * 2 = 18. \\boxed{18}"))
+        #expect(right.status == .ok && right.reward == 1 && right.details["extracted_answer"] == "18")
+        let wrong = try await env.score(ScoreItem(pack: "math500", taskID: "test/precalculus/807.json", response: "\\boxed{(3, \\pi)}"))
+        #expect(wrong.status == .ok && wrong.reward == 0)
+        let equivalent = try await env.score(ScoreItem(pack: "math500", taskID: "test/precalculus/807.json", response: "\\boxed{\\left(3,\\frac{\\pi}{2}\\right)}"))
+        #expect(equivalent.reward == 1)
+    }
+
     @Test func gsm8kAndHumanEvalSpotChecks() throws {
         let gsm = try TaskPack.load(directory: shippedPacks.appendingPathComponent("gsm8k"))
         #expect(gsm.task(id: "test-0000")?.answer == "18")

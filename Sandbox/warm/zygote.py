@@ -8,6 +8,7 @@
 # The child applies the job's rlimits, restores a fresh interpreter's signal state and runs the
 # program as __main__; the zygote waits for it, kills whatever it left behind (kill(-1) from
 # pid 1 reaches every other process of the namespace), reaps, and reports the wait status.
+import atexit
 import ctypes
 import json
 import os
@@ -15,7 +16,9 @@ import resource
 import signal
 import socket
 import sys
+import threading
 import types
+from importlib.machinery import SourceFileLoader
 
 libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_DUMPABLE = 4
@@ -56,7 +59,6 @@ def run_job(job, fds):
         main.__cached__ = None
         main.__builtins__ = __builtins__
         sys.modules["__main__"] = main
-        from importlib.machinery import SourceFileLoader
         main.__loader__ = SourceFileLoader("__main__", path)
         compiled = compile(source, path, "exec")
     except BaseException as e:  # our own failure before the job started
@@ -94,12 +96,10 @@ def exit_code(e):
 def finish(code):
     """What interpreter shutdown does: join threads, run atexit, flush."""
     try:
-        import threading
         threading._shutdown()
     except BaseException:
         pass
     try:
-        import atexit
         atexit._run_exitfuncs()
     except SystemExit as e:
         code = exit_code(e)

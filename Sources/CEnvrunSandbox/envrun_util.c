@@ -186,3 +186,4 @@ long envrun_recv_timeout(int sock, void *buf, size_t length, int timeout_ms) {
     }
     return envrun_recv(sock, buf, length);
 }
+int envrun_gettid(void) { return (int)syscall(SYS_gettid); }

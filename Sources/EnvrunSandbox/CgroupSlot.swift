@@ -68,15 +68,31 @@ final class CgroupSlot: @unchecked Sendable {
         return Int(s.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
-    /// Host pids currently in either cgroup of the slot.
+    /// Moves one thread of ours (the slot thread) into both cgroups: what it clones is born there.
+    func adopt(thread tid: pid_t) -> Bool {
+        var ok = true
+        for dir in [memoryDir, pidsDir].compactMap({ $0 }) { ok = Self.write(dir + "/tasks", "\(tid)") && ok }
+        return ok
+    }
+
+    /// Moves a thread of ours back to the root cgroups (before the slot's cgroups are removed).
+    static func returnToRoot(thread tid: pid_t) -> Bool {
+        var ok = true
+        for root in [memoryRoot, pidsRoot] { ok = write(root + "/tasks", "\(tid)") && ok }
+        return ok
+    }
+
+    /// Host task ids in either cgroup of the slot, except this process's own threads (the slot
+    /// thread lives in the cold cgroups).
     func tasks() -> [pid_t] {
         var set = Set<pid_t>()
         for dir in [memoryDir, pidsDir].compactMap({ $0 }) {
-            for line in (Self.read(dir + "/cgroup.procs") ?? "").split(separator: "\n") {
+            for line in (Self.read(dir + "/tasks") ?? "").split(separator: "\n") {
                 if let p = pid_t(line) { set.insert(p) }
             }
         }
-        return set.sorted()
+        let me = getpid()
+        return set.filter { access("/proc/\(me)/task/\($0)", F_OK) != 0 }.sorted()
     }
 
     /// SIGKILLs every task of the slot except `sparing`; returns how many were found.

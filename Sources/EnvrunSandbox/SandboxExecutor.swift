@@ -102,8 +102,11 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         let slot = await pool.acquire()
         let useWarm = (warm ?? configuration.warmPool) && lang.warmPool && lang.compile == nil
         let result: ExecResult = await withCheckedContinuation { cont in
-            slot.queue.async {
+            slot.thread.async {
                 cont.resume(returning: self.runBlocking(request, lang: lang, slot: slot, warm: useWarm))
+                // Clean-up after the caller has its result; the slot's next run queues behind it.
+                slot.reapPending()
+                if !slot.wipe() { self.logger.warning("could not wipe slot \(slot.index)") }
             }
         }
         await pool.release(slot)
@@ -130,12 +133,9 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         lease.release()
     }
 
-    // MARK: - blocking part, on the slot's queue
+    // MARK: - blocking part, on the slot's thread
 
     private func runBlocking(_ req: ExecRequest, lang: LanguageDefinition, slot: Slot, warm: Bool) -> ExecResult {
-        defer {
-            if !slot.wipe() { logger.warning("could not wipe slot \(slot.index)") }
-        }
         let settings = policy.limits.slot
         let program = programs[lang.seccomp]!
         let runLimits = policy.limits.run.applying(req.limits, max: policy.limits.max)

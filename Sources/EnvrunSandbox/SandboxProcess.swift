@@ -173,7 +173,7 @@ struct StdioPipes {
     }
 }
 
-/// Feeds stdin and drains the output until `doneFd` fires (blocking; on the slot's queue).
+/// Feeds stdin and drains the output until `doneFd` fires (blocking; on the slot's thread).
 func supervise(doneFd: Int32, killPid: pid_t, pipes: inout StdioPipes, stdin: [UInt8], limits: PhaseLimits,
                into out: inout RawOutcome) -> Bool {
     var io = envrun_supervise_io()
@@ -209,8 +209,11 @@ func supervise(doneFd: Int32, killPid: pid_t, pipes: inout StdioPipes, stdin: [U
 /// A cold run: a fresh sandbox (C init + the program) for this one run.
 func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome {
     var out = RawOutcome()
+    // The previous run's pid 1 may still be tearing its namespaces down: it leaves first.
+    slot.reapPending()
     let cg = slot.cgroup
-    cg?.prepare(memoryBytes: (spec.limits.memoryMB + spec.cgroupExtraMB) * 1_048_576, pids: spec.limits.processes + 1)
+    // pids: the job's processes + the C init + the slot thread (a member since adopt(thread:)).
+    cg?.prepare(memoryBytes: (spec.limits.memoryMB + spec.cgroupExtraMB) * 1_048_576, pids: spec.limits.processes + 2)
     let oomBefore = cg?.oomKills() ?? 0
     let failBefore = cg?.failCount() ?? 0
     guard var pipes = StdioPipes.make() else {
@@ -222,30 +225,34 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
     if slot.warm?.alive == true { limits.nproc += 1 }
     var (rc, res, err) = spawnSandbox(
         argv: spec.argv, slot: slot, layout: layout, limits: limits, program: spec.program,
-        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true, cgroup: slot.cgroup)
+        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true, cgroup: nil)
     pipes.closeChildEnds()
     if rc < 0 {
         pipes.closeAll()
         out.sandboxError = err
         return out
     }
-    if rc == 0 {
-        if !supervise(doneFd: res.pidfd, killPid: res.pid, pipes: &pipes, stdin: spec.stdin, limits: spec.limits,
-                      into: &out) {
-            kill(res.pid, SIGKILL)
-            out.sandboxError = "supervise: \(String(cString: strerror(errno)))"
-        }
-    } else {
+    if rc == 1 {
+        // A set-up step failed inside the sandbox: our fault, reported with its step and errno.
+        pipes.closeAll()
         kill(res.pid, SIGKILL)
+        _ = envrun_reap(res.pid, nil, nil, nil)
+        envrun_spawn_release(&res)
+        out.sandboxError = err
+        return out
+    }
+    // pid 1 writes the job's status once the job and everything it left are dead and reaped; its
+    // own exit (namespace teardown) is reaped later, off the caller's path.
+    if !supervise(doneFd: res.report_fd, killPid: res.pid, pipes: &pipes, stdin: spec.stdin, limits: spec.limits,
+                  into: &out) {
+        kill(res.pid, SIGKILL)
+        out.sandboxError = "supervise: \(String(cString: strerror(errno)))"
     }
     pipes.closeAll()
-    _ = envrun_reap(res.pid, nil, nil, nil)
     var rep = envrun_report()
-    _ = envrun_read_report(res.report_fd, &rep)
-    envrun_spawn_release(&res)
-    if rc == 1 {
-        out.sandboxError = err
-    } else if rep.kind == 2 {
+    if out.end == Int32(ENVRUN_END_EXITED) { _ = envrun_read_record(res.report_fd, &rep) }
+    slot.pendingReap = res
+    if rep.kind == 2 {
         let step = withUnsafeBytes(of: rep.step) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         out.sandboxError = "\(step): \(String(cString: strerror(rep.err_no)))"
     } else if rep.kind == 1 {
@@ -255,12 +262,18 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
     } else if out.end == Int32(ENVRUN_END_EXITED) && out.sandboxError == nil {
         out.sandboxError = "the sandbox init ended without a report"
     }
+    if out.end != Int32(ENVRUN_END_EXITED) { slot.reapPending() }
     if let cg {
+        // The job's rusage maxrss also counts the memory it shared with this process before its
+        // execve (CLONE_VM), so the cgroup's peak (reset before the run) is the honest figure.
+        let peak = cg.peakBytes() / 1024
+        if peak > 0 { out.maxRssKb = peak }
         out.oomKilled = cg.oomKills() > oomBefore
         out.memoryFailures = cg.failCount() - failBefore
-        // The pid namespace is gone, so nothing may be left; make sure of it.
-        if cg.killAll() > 0 && out.sandboxError == nil { out.sandboxError = "processes survived the run" }
+        // Only pid 1 (exiting) may still be there; anything else is killed and reported.
+        if cg.killAll(sparing: slot.pendingReap?.pid) > 0 && out.sandboxError == nil {
+            out.sandboxError = "processes survived the run"
+        }
     }
-    _ = err
     return out
 }

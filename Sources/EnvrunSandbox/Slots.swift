@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// One execution slot: its own uid, a size-limited tmpfs holding `work/` and `tmp/`, its cgroups,
-/// a dedicated dispatch queue for the blocking waits, and (Python) its warm worker.
+/// a dedicated thread for the blocking work (born in the slot's cold cgroups, so are the runs),
+/// and (Python) its warm worker.
 /// A slot is used by one run at a time (the `SlotPool` hands it out), so its mutable state needs
 /// no lock of its own.
 final class Slot: @unchecked Sendable {
@@ -20,8 +21,10 @@ final class Slot: @unchecked Sendable {
     /// Cgroups of cold runs and of the warm worker (kept apart so neither counts the other).
     let cgroup: CgroupSlot?
     let warmCgroup: CgroupSlot?
-    let queue: DispatchQueue
+    let thread: SlotThread
     var warm: WarmWorker?
+    /// The last cold run's pid 1, which reported and is now exiting (namespace teardown).
+    var pendingReap: envrun_spawn_result?
 
     init(index: Int, lease: SlotLease, settings: SlotSettings, useCgroups: Bool) throws {
         self.index = index
@@ -30,7 +33,7 @@ final class Slot: @unchecked Sendable {
         dir = "\(lease.directory)/slot\(index)"
         workDir = dir + "/work"
         tmpDir = dir + "/tmp"
-        queue = DispatchQueue(label: "envrun.slot.\(lease.index).\(index)")
+        thread = SlotThread(name: "envrun-slot-\(lease.index).\(index)")
         mkdir(dir, 0o700)
         _ = envrun_umount(dir)
         let mb = Int64(settings.tmpfsMB) * 1_048_576
@@ -46,6 +49,18 @@ final class Slot: @unchecked Sendable {
         warmCgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)w") : nil
         cgroup?.killAll()
         warmCgroup?.killAll()
+        if let cg = cgroup {
+            let tid = thread.tid
+            _ = thread.sync { cg.adopt(thread: tid) }
+        }
+    }
+
+    /// Reaps the previous cold run's pid 1 and frees its stack.
+    func reapPending() {
+        guard var res = pendingReap else { return }
+        pendingReap = nil
+        _ = envrun_reap(res.pid, nil, nil, nil)
+        envrun_spawn_release(&res)
     }
 
     /// Empties work/ and tmp/ (the job may have filled them or chmod'ed things).
@@ -58,8 +73,12 @@ final class Slot: @unchecked Sendable {
     }
 
     func close() {
+        _ = thread.sync { self.reapPending() }
         warm?.stop()
         warm = nil
+        let tid = thread.tid
+        _ = thread.sync { CgroupSlot.returnToRoot(thread: tid) }
+        thread.stop()
         for cg in [cgroup, warmCgroup] {
             cg?.killAll()
             cg?.remove()
@@ -103,7 +122,7 @@ final class SlotLease: @unchecked Sendable {
                 for dir in ["\(root)/envrun/\(lease)-\(s)", "\(root)/envrun/\(lease)-\(s)w"] {
                     guard access(dir, F_OK) == 0 else { continue }
                     for line in (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n") {
-                        if let p = pid_t(line) { kill(p, SIGKILL) }
+                        if let p = pid_t(line), p != getpid() { kill(p, SIGKILL) }
                     }
                 }
             }

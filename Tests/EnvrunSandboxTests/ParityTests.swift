@@ -70,7 +70,8 @@ let parityTable: [ParityCase] = [
         open('/work/left-behind', 'w').write('x')
         """, verdict: .ok, stdout: "['main.py'] []\n"),
     ParityCase(name: "memory", source: "x = bytearray(400 * 2**20)", verdict: .memoryLimit),
-    ParityCase(name: "cpu", source: "while True: pass", verdict: .timeLimit),
+    ParityCase(name: "cpu", source: "while True: pass", limits: ExecLimits(cpuMs: 1000, wallMs: 30000),
+               verdict: .timeLimit),
     ParityCase(name: "wall", source: "import time\ntime.sleep(5)", limits: ExecLimits(cpuMs: 1000, wallMs: 500),
                verdict: .timeLimit),
     ParityCase(name: "output", source: "print('y' * 5000)", limits: ExecLimits(outputBytes: 1000),
@@ -86,73 +87,75 @@ let parityTable: [ParityCase] = [
                stdout: "True 1\n"),
 ]
 
-@Suite(.serialized)
-struct ParityTests {
-    static let executor: SandboxExecutor? = sandboxSkipReason == nil ? try? makeExecutor(slots: 1) : nil
+extension SandboxSuites {
+    @Suite struct ParityTests {
+        static let executor: SandboxExecutor? = sandboxSkipReason == nil ? try? makeExecutor(slots: 1) : nil
 
-    @Test(arguments: parityTable)
-    func coldAndWarmAgree(_ c: ParityCase) async throws {
-        if skipUnlessRoot() { return }
-        let ex = try #require(Self.executor)
-        let req = ExecRequest(language: "python", source: c.source, stdin: c.stdin, limits: c.limits)
-        let cold = await ex.run(req, warm: false)
-        let warm = await ex.run(req, warm: true)
-        for (mode, r) in [("cold", cold), ("warm", warm)] {
-            #expect(r.verdict == c.verdict, "\(mode): \(r.verdict) \(r.detail ?? "") \(r.stderr.suffix(400))")
-            if let out = c.stdout { #expect(r.stdout == out, "\(mode)") }
+        @Test(arguments: parityTable)
+        func coldAndWarmAgree(_ c: ParityCase) async throws {
+            if skipUnlessRoot() { return }
+            let ex = try #require(Self.executor)
+            let req = ExecRequest(language: "python", source: c.source, stdin: c.stdin, limits: c.limits)
+            let cold = await ex.run(req, warm: false)
+            let warm = await ex.run(req, warm: true)
+            for (mode, r) in [("cold", cold), ("warm", warm)] {
+                #expect(r.verdict == c.verdict, "\(mode): \(r.verdict) \(r.detail ?? "") \(r.stderr.suffix(400))")
+                if let out = c.stdout { #expect(r.stdout == out, "\(mode)") }
+            }
+            #expect(cold.exitCode == warm.exitCode)
+            #expect(cold.signal == warm.signal)
+            #expect(cold.timeLimitKind == warm.timeLimitKind)
         }
-        #expect(cold.exitCode == warm.exitCode)
-        #expect(cold.signal == warm.signal)
-        #expect(cold.timeLimitKind == warm.timeLimitKind)
     }
 }
 
 /// The other languages run cold; compiled ones compile in the sandbox first.
-@Suite(.serialized)
-struct LanguageTests {
-    static let executor: SandboxExecutor? = sandboxSkipReason == nil ? try? makeExecutor(slots: 1) : nil
+extension SandboxSuites {
+    @Suite struct LanguageTests {
+        static let executor: SandboxExecutor? = sandboxSkipReason == nil ? try? makeExecutor(slots: 1) : nil
 
-    func run(_ lang: String, _ source: String, stdin: String = "") async throws -> ExecResult? {
-        if skipUnlessRoot() { return nil }
-        let ex = try #require(Self.executor)
-        return await ex.run(ExecRequest(language: lang, source: source, stdin: stdin))
-    }
+        func run(_ lang: String, _ source: String, stdin: String = "") async throws -> ExecResult? {
+            if skipUnlessRoot() { return nil }
+            let ex = try #require(Self.executor)
+            return await ex.run(ExecRequest(language: lang, source: source, stdin: stdin))
+        }
 
-    @Test func c() async throws {
-        let r = try await run("c", "#include <stdio.h>\nint main(){int a,b;scanf(\"%d %d\",&a,&b);printf(\"%d\\n\",a+b);return 0;}",
-                              stdin: "2 40")
-        #expect(r.map { $0.verdict == .ok && $0.stdout == "42\n" } ?? true, "\(String(describing: r))")
-    }
+        @Test func c() async throws {
+            let r = try await run("c", "#include <stdio.h>\nint main(){int a,b;scanf(\"%d %d\",&a,&b);printf(\"%d\\n\",a+b);return 0;}",
+                                  stdin: "2 40")
+            #expect(r.map { $0.verdict == .ok && $0.stdout == "42\n" } ?? true, "\(String(describing: r))")
+        }
 
-    @Test func cpp() async throws {
-        let r = try await run("cpp", "#include <iostream>\n#include <vector>\nint main(){std::vector<int> v{1,2,3};std::cout<<v.size()<<std::endl;}")
-        #expect(r.map { $0.verdict == .ok && $0.stdout == "3\n" } ?? true, "\(String(describing: r))")
-    }
+        @Test func cpp() async throws {
+            let r = try await run("cpp", "#include <iostream>\n#include <vector>\nint main(){std::vector<int> v{1,2,3};std::cout<<v.size()<<std::endl;}")
+            #expect(r.map { $0.verdict == .ok && $0.stdout == "3\n" } ?? true, "\(String(describing: r))")
+        }
 
-    @Test func compileError() async throws {
-        let r = try await run("c", "int main() { return x; }")
-        #expect(r.map { $0.verdict == .compileError && ($0.detail ?? "").contains("x") } ?? true,
-                "\(String(describing: r))")
-    }
+        @Test func compileError() async throws {
+            let r = try await run("c", "int main() { return x; }")
+            #expect(r.map { $0.verdict == .compileError && ($0.detail ?? "").contains("x") } ?? true,
+                    "\(String(describing: r))")
+        }
 
-    @Test func javascript() async throws {
-        let r = try await run("javascript", "const fs = require('fs');\nconsole.log(fs.readFileSync(0, 'utf8').trim().toUpperCase());",
-                              stdin: "node")
-        #expect(r.map { $0.verdict == .ok && $0.stdout == "NODE\n" } ?? true, "\(String(describing: r))")
-    }
+        @Test func javascript() async throws {
+            let r = try await run("javascript", "const fs = require('fs');\nconsole.log(fs.readFileSync(0, 'utf8').trim().toUpperCase());",
+                                  stdin: "node")
+            #expect(r.map { $0.verdict == .ok && $0.stdout == "NODE\n" } ?? true, "\(String(describing: r))")
+        }
 
-    @Test func bash() async throws {
-        let r = try await run("bash", "read x; echo \"got $x\" | tr a-z A-Z; ls / | wc -l")
-        #expect(r.map { $0.verdict == .ok && $0.stdout.hasPrefix("GOT ") } ?? true, "\(String(describing: r))")
-    }
+        @Test func bash() async throws {
+            let r = try await run("bash", "read x; echo \"got $x\" | tr a-z A-Z; ls / | wc -l")
+            #expect(r.map { $0.verdict == .ok && $0.stdout.hasPrefix("GOT ") } ?? true, "\(String(describing: r))")
+        }
 
-    @Test func cSegfaultIsARuntimeError() async throws {
-        let r = try await run("c", "int main(){ volatile int *p = 0; return *p; }")
-        #expect(r.map { $0.verdict == .runtimeError && $0.signal == 11 } ?? true, "\(String(describing: r))")
-    }
+        @Test func cSegfaultIsARuntimeError() async throws {
+            let r = try await run("c", "int main(){ volatile int *p = 0; return *p; }")
+            #expect(r.map { $0.verdict == .runtimeError && $0.signal == 11 } ?? true, "\(String(describing: r))")
+        }
 
-    @Test func unknownLanguageIsASandboxErrorNamingTheField() async throws {
-        let r = try await run("cobol", "x")
-        #expect(r.map { $0.verdict == .sandboxError && ($0.detail ?? "").contains("language") } ?? true)
+        @Test func unknownLanguageIsASandboxErrorNamingTheField() async throws {
+            let r = try await run("cobol", "x")
+            #expect(r.map { $0.verdict == .sandboxError && ($0.detail ?? "").contains("language") } ?? true)
+        }
     }
 }

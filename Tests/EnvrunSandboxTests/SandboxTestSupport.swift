@@ -8,6 +8,10 @@ import Testing
 import Glibc
 #endif
 
+/// Every sandbox suite is nested here and runs one at a time: the leak checks (processes of the
+/// executor's uids, the process's fds) must not see another suite's runs.
+@Suite(.serialized) struct SandboxSuites {}
+
 /// Why the sandbox tests cannot run here, or nil (they need root, like CI).
 let sandboxSkipReason: String? = {
     if geteuid() != 0 { return "sandbox tests need root (namespaces, mounts, cgroups); skipped" }

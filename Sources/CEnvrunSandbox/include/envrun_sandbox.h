@@ -156,6 +156,8 @@ typedef struct envrun_report {
 
 /* Reads the report pipe to EOF (blocking). */
 int envrun_read_report(int fd, envrun_report *rep);
+/* Reads one record (the job's status once the pipe is readable). Returns 1, or 0 at EOF. */
+int envrun_read_record(int fd, envrun_report *rep);
 /* Reaps pid (blocking). Returns the raw status, or -1. */
 int envrun_reap(pid_t pid, long long *utime_us, long long *stime_us, long long *maxrss_kb);
 
@@ -179,6 +181,7 @@ int envrun_send_fds(int sock, const void *data, size_t length, const int *fds, i
 /* 1 when a child can unshare these namespaces (err says why not). */
 int envrun_probe_namespaces(int ns_flags, char *err, size_t errlen);
 void envrun_ignore_sigpipe(void);
+int envrun_gettid(void);
 int envrun_pipe_cloexec(int fds[2]);
 /* AF_UNIX SOCK_SEQPACKET pair, close-on-exec (warm worker control channel). */
 int envrun_socketpair_cloexec(int fds[2]);

@@ -3,12 +3,18 @@ import Foundation
 
 /// Sentence embeddings keyed by a 64-bit FNV-1a hash of (encoder id, truncation side, text), so training epochs
 /// and evaluation never re-encode a text. Thread-safe; can be saved to and loaded from a flat binary file.
+/// Bounded: when `capacity` entries are reached the table is emptied (a server scoring a stream of new
+/// responses must not grow without limit; 100 000 entries of 384 floats are about 150 MB).
 public final class EmbeddingCache: @unchecked Sendable {
     public let dimension: Int
+    public let capacity: Int
     private var table: [UInt64: [Float]] = [:]
     private let lock = NSLock()
 
-    public init(dimension: Int) { self.dimension = dimension }
+    public init(dimension: Int, capacity: Int = 100_000) {
+        self.dimension = dimension
+        self.capacity = max(1, capacity)
+    }
 
     public var count: Int { lock.withLock { table.count } }
 
@@ -28,7 +34,10 @@ public final class EmbeddingCache: @unchecked Sendable {
 
     public func put(_ key: UInt64, _ value: [Float]) {
         precondition(value.count == dimension)
-        lock.withLock { table[key] = value }
+        lock.withLock {
+            if table.count >= capacity && table[key] == nil { table.removeAll(keepingCapacity: true) }
+            table[key] = value
+        }
     }
 
     /// Embeds the texts not yet cached (in batches), then returns all of them in order.
@@ -52,7 +61,10 @@ public final class EmbeddingCache: @unchecked Sendable {
             progress?(done, missing.count)
             start = end
         }
-        return keys.map { get($0)! }
+        // Look-ups after a capacity flush fall back to encoding again.
+        return keys.enumerated().map { i, k in
+            get(k) ?? encoder.embed([texts[i]], truncation: truncation, batchSize: 1)[0]
+        }
     }
 
     // File format: "ERMC" magic, UInt32 dimension, then records of (UInt64 key, dimension × Float32), little-endian.

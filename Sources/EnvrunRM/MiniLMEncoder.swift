@@ -54,14 +54,15 @@ public struct MiniLMEncoder: Sendable {
         let h = config.hiddenSize
         var offset = 0
         return batch.map { seq in
+            let len = min(seq.count, config.maxPositionEmbeddings)  // as hiddenStates truncates
             var v = [Float](repeating: 0, count: h)
-            for t in 0..<seq.count {
+            for t in 0..<len {
                 let row = (offset + t) * h
                 for j in 0..<h { v[j] += hidden[row + j] }
             }
-            let inv = 1 / Float(max(1, seq.count))
+            let inv = 1 / Float(max(1, len))
             for j in 0..<h { v[j] *= inv }
-            offset += seq.count
+            offset += len
             if normalize {
                 var norm: Float = 0
                 for x in v { norm += x * x }

@@ -65,8 +65,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var epochs = 30
     public var batchSize = 64
     public var learningRate: Float = 1e-3
-    public var l2: Float = 1e-3
-    public var hidden = 32
+    public var l2: Float = 1
+    public var hidden = 0
     public var seed: UInt64 = 20_240_601
     /// Fraction of the training pairs kept aside (seeded) to pick the best epoch.
     public var devFraction = 0.1
@@ -83,8 +83,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 public struct EpochRecord: Codable, Sendable, Equatable {
     public var epoch: Int
     public var trainLoss: Double
-    public var devLoss: Double
-    public var devAccuracy: Double
+    /// Nil when there is no dev slice.
+    public var devLoss: Double?
+    public var devAccuracy: Double?
     enum CodingKeys: String, CodingKey {
         case epoch
         case trainLoss = "train_loss"
@@ -136,8 +137,8 @@ public enum PairwiseTrainer {
             }
             let devEval = devCount > 0 ? Evaluation.head(head, on: dev) : nil
             let record = EpochRecord(
-                epoch: epoch, trainLoss: total / Double(max(1, train.count)), devLoss: devEval?.loss ?? .nan,
-                devAccuracy: devEval?.accuracy ?? .nan)
+                epoch: epoch, trainLoss: total / Double(max(1, train.count)), devLoss: devEval?.loss,
+                devAccuracy: devEval?.accuracy)
             history.append(record)
             progress?(record)
             let selection = devEval?.loss ?? record.trainLoss

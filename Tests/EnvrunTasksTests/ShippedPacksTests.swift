@@ -156,3 +156,31 @@ final class ProgressLog: Sendable {
 func == (lhs: [(Int, Int)], rhs: [(Int, Int)]) -> Bool {
     lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0 == $1 }
 }
+
+let repositoryRoot = shippedPacks.deletingLastPathComponent()
+let encoderInstalled = FileManager.default.fileExists(
+    atPath: repositoryRoot.appendingPathComponent(".cache/models/all-MiniLM-L6-v2/model.safetensors").path)
+
+@Suite("hh-helpful with the real reward model")
+struct RealRMTests {
+    @Test(.enabled(if: encoderInstalled, "encoder weights missing: run scripts/setup.sh (hook setup.d/rm.sh)"))
+    func scoresChosenAndRejectedInOneBatch() async throws {
+        let env = try PackEnvironment(directory: shippedPacks, dependencies: .live())
+        let pack = try env.pack(named: "hh-helpful")
+        let tasks = Array(pack.tasks.prefix(6))
+        var items: [ScoreItem] = []
+        for t in tasks {
+            items.append(ScoreItem(pack: "hh-helpful", taskID: t.id, response: t.metadata?["chosen"] ?? ""))
+            items.append(ScoreItem(pack: "hh-helpful", taskID: t.id, response: t.metadata?["rejected"] ?? ""))
+        }
+        let batch = try await env.score(batch: items).map { try $0.get() }
+        for r in batch {
+            #expect(r.status == .ok && r.source == .scalarRM && r.reward.isFinite, "\(r)")
+            #expect(r.details["model"] == "minilm:hh-helpful-head")
+        }
+        // One at a time gives the same numbers as the batch.
+        let single = try await env.score(items[3])
+        #expect(abs(single.reward - batch[3].reward) < 1e-4)
+        #expect(Set(batch.map(\.reward)).count > 1)
+    }
+}

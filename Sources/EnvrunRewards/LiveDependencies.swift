@@ -17,7 +17,7 @@ extension RewardDependencies {
                 guard !reference.contains("://") else {
                     throw EnvrunError(.unavailable, "remote reward models are not supported by packs yet: \(reference)", field: "model")
                 }
-                logger.info("loading reward model", metadata: ["head": "\(reference)"])
+                logger.debug("loading reward model", metadata: ["head": "\(reference)"])
                 return try EncoderRewardModel.load(modelDir: encoderDirectory(forHead: reference), headDir: reference)
             },
             logger: logger)

@@ -4,15 +4,14 @@ enum AnswerParser {
         if raw.utf8.count > budget.limits.maxAnswerLength {
             throw .limit("answer longer than \(budget.limits.maxAnswerLength) characters")
         }
-        let lexed = try Lexer.lex(raw, budget: budget)
-        var tokens = lexed.tokens
+        var tokens = try Lexer.lex(raw, budget: budget)
         // Trailing punctuation of a sentence.
         while let last = tokens.last, last == .op(",") || last == .op(";") || last == .op(":") { tokens.removeLast() }
         if tokens.isEmpty { throw .parse("empty answer") }
         // Only words: a text answer.
         if tokens.allSatisfy({ if case .text = $0 { return true } else { return $0 == .op(",") } }) {
             let words = tokens.compactMap { t -> String? in if case .text(let w) = t { return w } else { return nil } }
-            return .text(words.joined(separator: " ").trimmingSpaces)
+            return Parser.textAnswer(words.joined(separator: " "))
         }
         let e = try Parser.parse(tokens, budget: budget)
         return try expandPlusMinus(e, budget: budget)

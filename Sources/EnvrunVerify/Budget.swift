@@ -10,7 +10,7 @@ public struct VerifyLimits: Codable, Sendable, Equatable {
     /// Most nodes in one parsed expression.
     public var maxNodes: Int = 1_500
     /// Largest |integer exponent| evaluated exactly.
-    public var maxExponent: Int = 2_000
+    public var maxExponent: Int = 100_000
     /// Largest n for which n! is evaluated exactly.
     public var maxFactorial: Int = 3_000
     /// Largest size (bits) of any exact intermediate number.
@@ -18,6 +18,25 @@ public struct VerifyLimits: Codable, Sendable, Equatable {
     /// Total work units for one call (tokens, nodes, evaluations; big-number operations cost by size).
     public var maxWork: Int = 1_000_000
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case maxResponseLength, maxAnswerLength, maxDepth, maxNodes, maxExponent, maxFactorial, maxBits, maxWork
+    }
+
+    /// Missing keys keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = VerifyLimits()
+        func get(_ k: CodingKeys, _ v: Int) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? v }
+        maxResponseLength = try get(.maxResponseLength, d.maxResponseLength)
+        maxAnswerLength = try get(.maxAnswerLength, d.maxAnswerLength)
+        maxDepth = try get(.maxDepth, d.maxDepth)
+        maxNodes = try get(.maxNodes, d.maxNodes)
+        maxExponent = try get(.maxExponent, d.maxExponent)
+        maxFactorial = try get(.maxFactorial, d.maxFactorial)
+        maxBits = try get(.maxBits, d.maxBits)
+        maxWork = try get(.maxWork, d.maxWork)
+    }
 }
 
 /// Why parsing or evaluation stopped early.
@@ -37,8 +56,12 @@ final class Budget {
 
     @inline(__always)
     func charge(_ units: Int = 1) throws(VerifyFailure) {
-        used &+= units
-        if used > limits.maxWork { throw .limit("work budget of \(limits.maxWork) units exhausted") }
+        // Refuse work that would overrun the budget, so `used` never exceeds it.
+        if units > limits.maxWork - used {
+            used = limits.maxWork
+            throw .limit("work budget of \(limits.maxWork) units exhausted")
+        }
+        used += units
     }
 
     /// Charges for a big-number operation (multiplication, division, gcd) on operands of the given total size

@@ -9,6 +9,8 @@ struct Comparer {
     func equal(_ a: Expr, _ b: Expr, depth: Int = 0) throws(VerifyFailure) -> Tri {
         try budget.charge()
         if depth > budget.limits.maxDepth { throw .limit("comparison nested too deeply") }
+        // The same tree is the same answer, whatever it contains (also undefined or unevaluable parts).
+        if a == b { return .yes }
         let d = depth + 1
         switch (a, b) {
         case (.text(let x), .text(let y)): return Comparer.normalizeText(x) == Comparer.normalizeText(y) ? .yes : .no
@@ -117,6 +119,7 @@ struct Comparer {
 }
 
 extension Expr {
+    var isText: Bool { if case .text = self { return true } else { return false } }
     var isPercent: Bool { if case .percent = self { return true } else { return false } }
 }
 

@@ -78,6 +78,8 @@ struct ExactEvaluator {
         let exp = ev.re
         // Refuse hopeless sizes before computing the base (10^10^10 stops here).
         if exp.num.magnitude.bitWidth > 40 { throw .limit("exponent too large") }
+        // A root of huge degree (2^{1/10^{30}}) is not rational: leave it to the numeric path.
+        if exp.den.magnitude.bitWidth > 40 { return try eval(a).isUndefined ? .undefined : .inexact }
         let x = try eval(a)
         guard case .value(let base) = x else { return x }
         if base.isZero {
@@ -134,7 +136,7 @@ struct ExactEvaluator {
             if rawY.isUndefined { return .undefined }
             guard let n, n.isInteger, let k = Int(exactly: n.num), k >= 1, k <= 64, let y else { return .inexact }
             try budget.chargeBits(y.bits * 2)
-            return y.root(k).map { .value(CRational($0)) } ?? (y.isNegative && k % 2 == 0 ? .inexact : .inexact)
+            return y.root(k).map { .value(CRational($0)) } ?? .inexact
         case .factorial:
             guard let x else { return .inexact }
             guard x.isInteger else { return .inexact }

@@ -26,7 +26,7 @@ public struct AnswerExtractor: Sendable {
         }
         if let phrase = AnswerExtractor.afterAnswerPhrase(u) { return phrase }
         if u.count <= options.shortAnswerLength * 4, !u.contains(0x0A) || AnswerExtractor.onlyTrailingNewlines(u) {
-            let trimmed = String(decoding: u, as: UTF8.self).trimmingSpaces
+            let trimmed = AnswerExtractor.stripMarkdownBold(String(decoding: u, as: UTF8.self)).trimmingSpaces
             if !trimmed.isEmpty, trimmed.unicodeScalars.count <= options.shortAnswerLength,
                 AnswerExtractor.plainWords(in: trimmed) <= 3 {
                 return trimmed
@@ -143,7 +143,7 @@ public struct AnswerExtractor: Sendable {
     }
 
     static func cutSentence(_ text: Substring) -> String? {
-        var rest = text.drop { $0 == " " || $0 == ":" }
+        var rest = Substring(stripMarkdownBold(String(text))).drop { $0 == " " || $0 == ":" }
         if rest.hasPrefix("$") {
             // `$…$` or `$$…$$`: the math segment.
             let body = rest.drop { $0 == "$" }
@@ -157,21 +157,46 @@ public struct AnswerExtractor: Sendable {
         return t.trimmingSpaces.nonEmpty
     }
 
+    /// Removes Markdown bold markers `**` that touch the ends or whitespace ("**42**", "**Final Answer:** 42"),
+    /// keeping a power written `x**2`.
+    static func stripMarkdownBold(_ s: String) -> String {
+        guard s.contains("**") else { return s }
+        let chars = Array(s)
+        var out: [Character] = []
+        var k = 0
+        while k < chars.count {
+            if k + 1 < chars.count, chars[k] == "*", chars[k + 1] == "*" {
+                let before = k == 0 ? " " : chars[k - 1], after = k + 2 >= chars.count ? " " : chars[k + 2]
+                let edge: (Character) -> Bool = { $0.isWhitespace || ":.,;()$".contains($0) }
+                if edge(before) || edge(after) {
+                    k += 2
+                    continue
+                }
+            }
+            out.append(chars[k])
+            k += 1
+        }
+        return String(out)
+    }
+
     /// Runs of 3+ letters not introduced by a backslash: prose rather than an answer when there are many.
     static func plainWords(in s: String) -> Int {
-        var count = 0, run = 0
+        var count = 0, run = 0, depth = 0
         var escaped = false
         for c in s.unicodeScalars {
             if c.properties.isAlphabetic {
                 run += 1
                 continue
             }
-            if run >= 3 && !escaped { count += 1 }
+            // Words inside braces are arguments (`\begin{pmatrix}`, `\text{…}`), not prose.
+            if run >= 3 && !escaped && depth == 0 { count += 1 }
             escaped = c == "\\"
             run = 0
+            if c == "{" { depth += 1 } else if c == "}" { depth = max(0, depth - 1) }
         }
-        if run >= 3 && !escaped { count += 1 }
-        return count
+        if run >= 3 && !escaped && depth == 0 { count += 1 }
+        // Unclosed braces: not a clean answer.
+        return depth == 0 ? count : Int.max
     }
 
     /// The last number in the text (`-1,234.5`, `3/4`).

@@ -12,24 +12,18 @@ enum Token: Hashable, Sendable {
     case text(String)
 }
 
-struct LexResult {
-    var tokens: [Token]
-    /// Plain-text words (3+ letters, not a known name) were seen: the answer is probably text.
-    var sawWord: Bool
-}
 
 struct Lexer {
     private let s: [Unicode.Scalar]
     private var i = 0
     private var out: [Token] = []
     private var depth = 0
-    private var sawWord = false
     private let budget: Budget
 
-    static func lex(_ input: String, budget: Budget) throws(VerifyFailure) -> LexResult {
+    static func lex(_ input: String, budget: Budget) throws(VerifyFailure) -> [Token] {
         var lx = Lexer(s: Array(input.unicodeScalars), budget: budget)
         try lx.run()
-        return LexResult(tokens: lx.out, sawWord: lx.sawWord)
+        return lx.out
     }
 
     private init(s: [Unicode.Scalar], budget: Budget) {
@@ -66,9 +60,14 @@ struct Lexer {
             case "+", "-", "/", "^", "_", "!", "=", "|", "&", "%", ",", ";", ":", "'":
                 i += 1
                 if c == "^", peek() == "{", peek(1) == "\\", matchWord(at: i + 2, "circ"), skipDegree(from: i) {
+                    out.append(.op("deg"))
                     continue
                 }
-                if c == "^", peek() == "\\", matchWord(at: i + 1, "circ") { i += 5; continue }
+                if c == "^", peek() == "\\", matchWord(at: i + 1, "circ") {
+                    i += 5
+                    out.append(.op("deg"))
+                    continue
+                }
                 out.append(.op(String(c)))
             case "*":
                 i += 1
@@ -104,7 +103,7 @@ struct Lexer {
     private mutating func lexUnicode(_ c: Unicode.Scalar) throws(VerifyFailure) {
         switch c {
         case "π": out.append(.command("pi"))
-        case "√": out.append(.command("sqrt"))
+        case "√": out.append(.command("usqrt"))
         case "∞": out.append(.command("infty"))
         case "±", "∓": out.append(.op("pm"))
         case "≤", "⩽": out.append(.op("<="))
@@ -115,7 +114,9 @@ struct Lexer {
         case "÷": out.append(.op("/"))
         case "∪": out.append(.op("cup"))
         case "∈": out.append(.op("in"))
-        case "°", "\u{00A0}", "\u{2009}", "\u{202F}": break
+        case "°": out.append(.op("deg"))
+        case "²", "³": out.append(.op("^")); out.append(.number(c == "²" ? "2" : "3", repeating: nil))
+        case "\u{00A0}", "\u{2009}", "\u{202F}": break
         default: throw .parse("unexpected character '\(c)'")
         }
     }
@@ -135,17 +136,17 @@ struct Lexer {
         var sawSeparator = false
         while (1...3).contains(intPart.count) || intPart.count > 3 && sawSeparator {
             let sepLen: Int
-            if peek() == ",", depth == 0 {
+            if peek() == ",", peek(1) == "\\", peek(2) == "!" {
+                // `10,\!080` and `11,\! 111`
+                var k = i + 3
+                while k < s.count, s[k] == " " { k += 1 }
+                sepLen = k - i
+            } else if peek() == ",", depth == 0 {
                 sepLen = 1
             } else if peek() == "\\", peek(1) == "," {
                 sepLen = 2
             } else if peek() == "{", peek(1) == ",", peek(2) == "}" {
                 sepLen = 3
-            } else if peek() == ",", peek(1) == "\\", peek(2) == "!" {
-                // `10,\!080` and `11,\! 111`
-                var k = i + 3
-                while k < s.count, s[k] == " " { k += 1 }
-                sepLen = k - i
             } else {
                 break
             }
@@ -212,7 +213,6 @@ struct Lexer {
         if let t = Lexer.plainWords[w] { out.append(t); return }
         if w.count >= 3 {
             // A plain-text word: a unit after a value ("5 apples") or a text answer ("Sunday").
-            sawWord = true
             out.append(.text(w))
             return
         }
@@ -222,7 +222,7 @@ struct Lexer {
     static let skipCommands: Set<String> = [
         "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
         "displaystyle", "textstyle", "quad", "qquad", "limits", "nolimits", "mathrm", "mathbf", "textbf",
-        "boldsymbol", "mathit", "mathsf", "bf", "rm", "it", "circ", "degree", "dollar", "hline", "cr", "nonumber",
+        "boldsymbol", "mathit", "mathsf", "bf", "rm", "it", "dollar", "overline", "hline", "cr", "nonumber",
         "middle", "phantom", "hspace", "vspace", "displaylimits",
     ]
     static let greek: Set<String> = [
@@ -237,7 +237,7 @@ struct Lexer {
         "cdot": .op("*"), "times": .op("*"), "ast": .op("*"), "div": .op("/"),
         "le": .op("<="), "leq": .op("<="), "leqslant": .op("<="), "ge": .op(">="), "geq": .op(">="),
         "geqslant": .op(">="), "lt": .op("<"), "gt": .op(">"), "ne": .op("!="), "neq": .op("!="),
-        "cup": .op("cup"), "in": .op("in"), "emptyset": .command("emptyset"), "varnothing": .command("emptyset"),
+        "cup": .op("cup"), "in": .op("in"), "choose": .op("choose"), "emptyset": .command("emptyset"), "varnothing": .command("emptyset"),
         "lfloor": .op("lfloor"), "rfloor": .op("rfloor"), "lceil": .op("lceil"), "rceil": .op("rceil"),
         "vert": .op("|"), "lvert": .op("|"), "rvert": .op("|"), "mid": .op("|"), "colon": .op(":"),
         "land": .op(","), "lor": .op(","), "wedge": .op(","), "vee": .op(","),
@@ -281,8 +281,15 @@ struct Lexer {
             out.append(.command(name + ":" + env))
             // `\begin{array}{cc}`: drop the column spec.
             if name == "begin", env == "array" || env == "tabular" { _ = try? readGroup() }
-        case "overline":
-            throw .parse("\\overline outside a repeating decimal")
+        case "circ", "degree": out.append(.op("deg"))
+        case "mathbb":
+            // `\mathbb{R}` is the interval (-∞, ∞); other blackboard letters stay names.
+            let set = try readGroup().trimmingSpaces
+            if set == "R" {
+                out += [.op("("), .op("-"), .command("infty"), .op(","), .command("infty"), .op(")")]
+            } else {
+                out.append(.letter(set))
+            }
         default:
             out.append(.command(name))
         }

@@ -20,6 +20,21 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
     /// Hard limits on the work of one call.
     public var limits: VerifyLimits = VerifyLimits()
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case lastNumberFallback, floatTolerance, allBoxes, shortAnswerLength, limits
+    }
+
+    /// Missing keys keep their defaults, so `{"lastNumberFallback": false}` is a complete configuration.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = VerifyOptions()
+        lastNumberFallback = try c.decodeIfPresent(Bool.self, forKey: .lastNumberFallback) ?? d.lastNumberFallback
+        floatTolerance = try c.decodeIfPresent(Double.self, forKey: .floatTolerance)
+        allBoxes = try c.decodeIfPresent(Bool.self, forKey: .allBoxes) ?? d.allBoxes
+        shortAnswerLength = try c.decodeIfPresent(Int.self, forKey: .shortAnswerLength) ?? d.shortAnswerLength
+        limits = try c.decodeIfPresent(VerifyLimits.self, forKey: .limits) ?? d.limits
+    }
 }
 
 public struct VerifyResult: Codable, Sendable, Equatable {
@@ -28,7 +43,7 @@ public struct VerifyResult: Codable, Sendable, Equatable {
     public var goldParsed: String?
     public var predParsed: String?
     public var message: String?
-    /// Work units this call used (always ≤ `VerifyLimits.maxWork` + a small constant).
+    /// Work units this call used (never more than `VerifyLimits.maxWork`).
     public var work: Int
 
     public init(equivalent: Bool, status: VerifyStatus, goldParsed: String? = nil, predParsed: String? = nil,
@@ -117,7 +132,12 @@ public struct MathVerifier: Sendable {
             switch try Comparer(budget: budget, options: options).equal(g, p) {
             case .yes: return result(true, .ok, g.description, p.description, nil)
             case .no:
-                if sameText { return result(true, .ok, g.description, p.description, "same text") }
+                // A text answer against something that parsed as math (`\text{1:03 PM}` vs `1:03 PM`):
+                // compare the two as text.
+                if g.isText != p.isText, Comparer.normalizeText(goldText) == Comparer.normalizeText(predText),
+                    !Comparer.normalizeText(goldText).isEmpty {
+                    return result(true, .ok, g.description, p.description, "same text")
+                }
                 return result(false, .ok, g.description, p.description, nil)
             case .unknown:
                 if sameText { return result(true, .ok, g.description, p.description, "same text") }

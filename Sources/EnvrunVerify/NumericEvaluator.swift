@@ -67,7 +67,9 @@ struct NumericEvaluator {
         case .sqrt: return Complex.sqrt(z)
         case .root:
             guard let n = real, let y = try eval(args[1]) else { return nil }
-            if y.im == 0, y.re < 0, n.rounded() == n, Int(n) % 2 == 1 { return Complex(-pow(-y.re, 1 / n)) }
+            if y.im == 0, y.re < 0, n.rounded() == n, abs(n) < 1e15, Int(n) % 2 != 0 {
+                return Complex(-pow(-y.re, 1 / n))
+            }
             return Complex.pow(y, Complex(1 / n))
         case .sin: return Complex.sin(z)
         case .cos: return Complex.cos(z)
@@ -102,7 +104,8 @@ struct NumericEvaluator {
             guard let n = real, let kz = try eval(args[1]), kz.im == 0, n <= 170, n >= 0 else { return nil }
             let k = kz.re
             if k < 0 || k > n { return Complex(0) }
-            return Complex((tgamma(n + 1) / (tgamma(k + 1) * tgamma(n - k + 1))).rounded())
+            let v = tgamma(n + 1) / (tgamma(k + 1) * tgamma(n - k + 1))
+            return Complex(n.rounded() == n && k.rounded() == k ? v.rounded() : v)
         }
     }
 }

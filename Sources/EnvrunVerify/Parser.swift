@@ -6,6 +6,8 @@ struct Parser {
     var depth = 0
     var nodes = 0
     var absDepth = 0
+    /// Inside the argument of a trigonometric function, where degrees mean π/180.
+    var trigDepth = 0
 
     static func parse(_ tokens: [Token], budget: Budget) throws(VerifyFailure) -> Expr {
         var p = Parser(toks: tokens, budget: budget)
@@ -79,6 +81,14 @@ struct Parser {
         defer { depth -= 1 }
         var parts = [try parseRelation()]
         while eat("cup") { parts.append(try parseRelation()) }
+        if parts.count == 1, eat("choose") {
+            // `{n \choose k}`
+            return try node(.function(.binom, [parts[0], try parseRelation()]))
+        }
+        if parts.count == 1, eat(":") {
+            // A ratio `3:1` is the number 3/1.
+            return try node(.quotient(parts[0], try parseRelation()))
+        }
         return parts.count == 1 ? parts[0] : try node(.union(parts))
     }
 
@@ -195,7 +205,10 @@ struct Parser {
     mutating func parsePostfixOps(_ start: Expr) throws(VerifyFailure) -> Expr {
         var e = start
         while true {
-            if eat("!") {
+            if eat("deg") {
+                // `60^\circ`: a plain number of degrees, except inside sin/cos/tan where it is 60·π/180.
+                if trigDepth > 0 { e = try node(.product([e, .quotient(.constant(.pi), .int(180))])) }
+            } else if eat("!") {
                 e = try node(.function(.factorial, [e]))
             } else if eat("%") {
                 e = try node(.percent(e))
@@ -205,6 +218,9 @@ struct Parser {
                 switch e {
                 case .number(let r, false) where r.isInteger && !r.isNegative:
                     guard let b = Int(sub), b >= 2, b <= 36 else { throw .parse("bad base subscript '\(sub)'") }
+                    guard r.description.allSatisfy({ $0.hexDigitValue.map { $0 < b } ?? false }) else {
+                        throw .parse("'\(r)' is not a number in base \(b)")
+                    }
                     e = try node(.based(digits: r.description, base: b))
                 case .variable(let v):
                     e = try node(.variable(v + "_" + sub))

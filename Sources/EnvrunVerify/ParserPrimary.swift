@@ -34,7 +34,7 @@ extension Parser {
             if l == "i" { return try node(.constant(.i)) }
             return try node(.variable(l))
         case .text(let t):
-            return try node(.text(t.trimmingSpaces))
+            return try node(Parser.textAnswer(t))
         case .command(let c):
             return try parseCommand(c)
         case .op(let o):
@@ -122,6 +122,9 @@ extension Parser {
             }
             if peekOp("(") { return try node(.function(.sqrt, [try parsePrimary()])) }
             return try node(.function(.sqrt, [try parseArg()]))
+        case "usqrt":
+            // Unicode `√25` takes the whole number (or group) that follows, unlike LaTeX `\sqrt25`.
+            return try node(.function(.sqrt, [try parsePostfix()]))
         case "pi": return try node(.constant(.pi))
         case "infty": return try node(.constant(.infinity))
         case "emptyset": return try node(.set([]))
@@ -131,7 +134,8 @@ extension Parser {
                 let digits = String(c.dropFirst(6))
                 try expect("_")
                 let sub = try readSubscript()
-                guard let b = Int(sub), b >= 2, b <= 36, Int(digits, radix: b) != nil || digits.count > 12 else {
+                guard let b = Int(sub), b >= 2, b <= 36,
+                    digits.allSatisfy({ $0.hexDigitValue.map { $0 < b } ?? ($0.isLetter && b > 16) }) else {
                     throw .parse("'\(digits)' is not a number in base '\(sub)'")
                 }
                 return try node(.based(digits: digits, base: b))
@@ -152,6 +156,9 @@ extension Parser {
         for _ in 0..<2 {
             if eat("^") { power = try parseExponent() } else if eat("_") { base = try parseArg() }
         }
+        let trig: Set<Expr.Function> = [.sin, .cos, .tan, .cot, .sec, .csc]
+        if trig.contains(f) { trigDepth += 1 }
+        defer { if trig.contains(f) { trigDepth -= 1 } }
         let arg: Expr
         if peekOp("(") {
             pos += 1
@@ -204,6 +211,13 @@ extension Parser {
             throw .parse("ragged matrix")
         }
         return try node(.matrix(rows))
+    }
+
+    /// `\text{A, D}` is the set of choices {A, D}; other text is one text answer.
+    static func textAnswer(_ t: String) -> Expr {
+        let items = t.split(separator: ",").map { String($0).trimmingSpaces }
+        if items.count > 1, items.allSatisfy({ !$0.isEmpty && $0.count <= 3 }) { return .set(items.map { .text($0) }) }
+        return .text(t.trimmingSpaces)
     }
 
     static func numberValue(_ digits: String, repeating: String?) throws(VerifyFailure) -> Rational {

@@ -60,6 +60,7 @@ extension Comparer {
     static func interval(_ xs: [Expr], _ ops: [Expr.Relation]) -> Expr? {
         let inf = Expr.constant(.infinity), ninf = Expr.negate(.constant(.infinity))
         func isVar(_ e: Expr) -> Bool { if case .variable = e { return true } else { return false } }
+        if ops.count == 1, ops[0] != .eq, ops[0] != .ne, let iv = absInterval(xs, ops[0]) { return iv }
         if ops.count == 1, ops[0] != .eq, ops[0] != .ne {
             var (l, r, o) = (xs[0], xs[1], ops[0])
             if isVar(r), !isVar(l) { (l, r, o) = (r, l, o.flipped) }
@@ -79,5 +80,31 @@ extension Comparer {
             if down { return .interval(xs[2], xs[0], leftClosed: ops[1] == .ge, rightClosed: ops[0] == .ge) }
         }
         return nil
+    }
+
+    /// `|x - a| < c` is (a - c, a + c); `|x - a| > c` is (-∞, a - c) ∪ (a + c, ∞). nil for other shapes.
+    static func absInterval(_ xs: [Expr], _ op: Expr.Relation) -> Expr? {
+        var (l, r, o) = (xs[0], xs[1], op)
+        if case .function(.abs, _) = r { (l, r, o) = (r, l, o.flipped) }
+        guard case .function(.abs, let args) = l, r.freeVariables.isEmpty else { return nil }
+        let center: Expr
+        switch args[0] {
+        case .variable: center = .int(0)
+        case .sum(let ts) where ts.count == 2:
+            guard case .variable = ts[0], ts[1].freeVariables.isEmpty else { return nil }
+            center = .negate(ts[1])
+        default: return nil
+        }
+        let lo = Expr.sum([center, .negate(r)]), hi = Expr.sum([center, r])
+        let inf = Expr.constant(.infinity), ninf = Expr.negate(.constant(.infinity))
+        switch o {
+        case .lt: return .interval(lo, hi, leftClosed: false, rightClosed: false)
+        case .le: return .interval(lo, hi, leftClosed: true, rightClosed: true)
+        case .gt: return .union([.interval(ninf, lo, leftClosed: false, rightClosed: false),
+                                 .interval(hi, inf, leftClosed: false, rightClosed: false)])
+        case .ge: return .union([.interval(ninf, lo, leftClosed: false, rightClosed: true),
+                                 .interval(hi, inf, leftClosed: true, rightClosed: false)])
+        default: return nil
+        }
     }
 }

@@ -32,15 +32,24 @@ struct ScalarComparer {
     /// `0.5` vs `\sin(\pi/6)` holds, `2.718281828` vs `e` does not (unless `floatTolerance` says so).
     static let decimalTolerance = 1e-13
 
-    /// Random points for the variables: exact rationals between about 0.6 and 4.
+    /// Random points for the variables: `count` exact rationals p/q in [1, 4] with small denominators (where
+    /// roots and logarithms of a variable are defined), then `count` more in (-1, 1) and [-4, -1], which the
+    /// comparisons reach only when the earlier points were outside a side's domain (`\arcsin x`, `\sqrt{-x}`).
     func points(for vars: [String], count: Int, seed: UInt64) -> [[String: Rational]] {
         var rng = SplitMix64(state: seed)
-        return (0..<count).map { _ in
+        return (0..<(2 * count)).map { k in
             var env: [String: Rational] = [:]
             for v in vars {
                 let q = rng.int(3...13)
-                env[v] = Rational(BigInt(rng.int(2 * q...4 * q) - (rng.int(0...1) == 0 ? q : 0)) + 0, BigInt(q))
-                    + Rational(BigInt(rng.int(0...3)), BigInt(17))
+                let p: Int
+                if k < count {
+                    p = rng.int(q...4 * q)
+                } else if k < count + count / 2 {
+                    p = rng.int(-(q - 1)...(q - 1))
+                } else {
+                    p = rng.int(-4 * q...(-q))
+                }
+                env[v] = Rational(BigInt(p), BigInt(q))
             }
             return env
         }

@@ -7,24 +7,26 @@ struct BenchVerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Benchmark the math verifier against Math-Verify on MATH-500 and GSM8K, in one run.",
         discussion: """
-            Checks every reference solution against its gold answer (MATH-500: `solution` vs `answer`; GSM8K:
-            the reference solution vs the number after ####) and, when given, GSM8K's example model solutions
-            against their `is_correct` labels. Prints checks/s (median of --repeats passes, one thread),
-            agreement with the expected verdicts, and — when a Python with math-verify is available — the same
+            Checks every reference solution against its gold answer (MATH-500: `solution` vs `answer`; GSM8K: \
+            the reference solution vs the number after ####) and, when given, GSM8K's example model solutions \
+            against their `is_correct` labels, and MATH-500 gold answers rewritten in another notation (expected \
+            equivalent) or broken — a digit changed, a bracket flipped, ± or a list item dropped (expected not \
+            equivalent) — each inside a short response. Prints checks/s (median of --repeats passes, one thread), \
+            agreement with the expected verdicts, and — when a Python with math-verify is available — the same \
             figures for Math-Verify on the same pairs, the speed ratio, and every pair where the two disagree.
 
-            Math-Verify runs from .venv-bench/ (created with /usr/bin/python3 -m venv and `pip install
-            math-verify==0.9.0` on first use unless --no-install), or from --python.
+            Math-Verify runs from .venv-bench/ (created with /usr/bin/python3 -m venv and `pip install \
+            math-verify==0.9.0` on first use unless --no-install), or from --python. \
             Files: task packs (Tasks/<pack>/tasks.jsonl.gz) or the raw dataset files; .gz is read with gzip -dc.
             """)
 
-    @Option(help: "MATH-500 pairs (default: Tasks/math500/tasks.jsonl.gz, else ../shared/data/math500/test.jsonl).")
+    @Option(help: "MATH-500 pairs ('none' skips it; default: Tasks/math500/tasks.jsonl.gz, else ../shared/data/math500/test.jsonl).")
     var math500: String?
 
-    @Option(help: "GSM8K pairs (default: Tasks/gsm8k/tasks.jsonl.gz, else ../shared/data/gsm8k/test.jsonl).")
+    @Option(help: "GSM8K pairs ('none' skips it; default: Tasks/gsm8k/tasks.jsonl.gz, else ../shared/data/gsm8k/test.jsonl).")
     var gsm8k: String?
 
-    @Option(help: "GSM8K example model solutions with is_correct labels (default: ../shared/data/gsm8k/example_model_solutions.jsonl.gz if present).")
+    @Option(help: "GSM8K example model solutions with is_correct labels ('none' skips it; default: ../shared/data/gsm8k/example_model_solutions.jsonl.gz if present).")
     var gsm8kModels: String?
 
     @Option(help: "Passes over the pairs for envrun's timing (the median is reported).")
@@ -39,6 +41,9 @@ struct BenchVerifyCommand: AsyncParsableCommand {
     @Flag(help: "Run envrun's verifier only.")
     var noMathVerify = false
 
+    @Flag(help: "Skip the rewritten/perturbed MATH-500 answers.")
+    var noVariants = false
+
     @Option(help: "Math-Verify script.")
     var script = "scripts/bench/mathverify_bench.py"
 
@@ -50,6 +55,7 @@ struct BenchVerifyCommand: AsyncParsableCommand {
         var sets: [(String, String)] = []
         if let p = math500 ?? firstExisting(["Tasks/math500/tasks.jsonl.gz", "../shared/data/math500/test.jsonl"]) {
             sets.append(("MATH-500 (solution vs answer)", p))
+            if !noVariants { sets.append(("MATH-500 answers rewritten (#same) or broken (#digit #bracket #pm #drop)", p)) }
         }
         if let p = gsm8k ?? firstExisting(["Tasks/gsm8k/tasks.jsonl.gz", "../shared/data/gsm8k/test.jsonl"]) {
             sets.append(("GSM8K (reference solution vs answer)", p))
@@ -62,8 +68,9 @@ struct BenchVerifyCommand: AsyncParsableCommand {
         if py == nil && !noMathVerify { print("Math-Verify: not available; measuring envrun only") }
         print("envrun bench verify — \(Date())")
         let verifier = MathVerifier()
-        for (name, path) in sets {
-            let pairs = try BenchData.pairs(fromJSONLines: try BenchFiles.readText(path), source: path)
+        for (name, path) in sets where path != "none" {
+            var pairs = try BenchData.pairs(fromJSONLines: try BenchFiles.readText(path), source: path)
+            if name.hasPrefix("MATH-500 answers rewritten") { pairs = BenchVariants.make(from: pairs) }
             print("\n== \(name): \(pairs.count) pairs from \(path)")
             let ours = VerifierBenchRun.run(pairs, verifier: verifier, repeats: repeats)
             let oursRate = Double(pairs.count) / ours.medianSeconds
@@ -72,6 +79,9 @@ struct BenchVerifyCommand: AsyncParsableCommand {
             print(String(format: "envrun:      %9.0f checks/s (median of %d passes)  agreement %d/%d = %.2f%%",
                          oursRate, repeats, oursAgree, pairs.count, 100 * Double(oursAgree) / Double(pairs.count)))
             print("             statuses: " + statuses.map { "\($0.key.rawValue) \($0.value)" }.sorted().joined(separator: ", "))
+            for (p, v) in zip(pairs, ours.verdicts) where v.status != .ok {
+                print("  \(v.status.rawValue)  \(p.id): gold \(show(p.gold)) | pred \(show(verifier.extractAnswer(from: p.pred) ?? "-")) | \(v.message ?? "")")
+            }
             for (p, v) in zip(pairs, ours.verdicts) where p.expected != v.equivalent {
                 print("  envrun≠expected  \(p.id): gold \(show(p.gold)) | pred \(show(verifier.extractAnswer(from: p.pred) ?? "-")) | \(v.status.rawValue) \(v.message ?? "")")
             }

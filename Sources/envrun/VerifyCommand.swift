@@ -10,22 +10,22 @@ struct VerifyCommand: AsyncParsableCommand {
             One pair:   envrun verify --gold '\\frac12' --pred 'The answer is $0.5$.' --json
             A file:     envrun verify --jsonl pairs.jsonl > results.jsonl
 
-            --pred may be a whole model response: the answer is its last \\boxed{} (or \\fbox{}), a GSM8K
-            '#### N', the text after "The answer is" / "Final Answer:", the whole response when it is one short
+            --pred may be a whole model response: the answer is its last \\boxed{} (or \\fbox{}), a GSM8K \
+            '#### N', the text after "The answer is" / "Final Answer:", the whole response when it is one short \
             line, or else the last number. --gold may be a bare answer or a whole reference solution.
 
-            Status: ok (compared; see equivalent), unparseable (no readable answer in the prediction) or error
-            (unreadable gold, a work limit hit, or undecidable). Every call is bounded by a work budget, so
-            hostile input returns quickly.
+            Status: ok (compared; see equivalent), unparseable (no readable answer in the prediction) or error \
+            (unreadable gold, a work limit hit, or undecidable). Every call is bounded by a work budget, so \
+            hostile input returns quickly. Exit status 2 when a single check's status is not ok.
 
-            In --jsonl mode each input line is {"gold": …, "pred": …} (an "id" field is copied through) and each
+            In --jsonl mode each input line is {"gold": …, "pred": …} (an "id" field is copied through) and each \
             output line is the JSON result, in input order; a malformed line gets an error line.
             """)
 
-    @Option(help: "The reference answer (or a whole reference solution).")
+    @Option(parsing: .unconditional, help: "The reference answer (or a whole reference solution); may start with '-'.")
     var gold: String?
 
-    @Option(help: "The predicted answer or a whole model response.")
+    @Option(parsing: .unconditional, help: "The predicted answer or a whole model response; may start with '-'.")
     var pred: String?
 
     @Option(help: "Read {\"gold\",\"pred\"} lines from this JSON Lines file ('-' for stdin); write one result per line.")

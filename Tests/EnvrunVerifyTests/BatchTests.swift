@@ -31,6 +31,14 @@ struct BatchTests {
         }
     }
 
+    @Test func optionsDecodeWithDefaults() throws {
+        let o = try JSONDecoder().decode(VerifyOptions.self, from: Data(#"{"lastNumberFallback": false, "limits": {"maxWork": 5000}}"#.utf8))
+        #expect(!o.lastNumberFallback && o.floatTolerance == nil && !o.allBoxes)
+        #expect(o.limits.maxWork == 5000 && o.limits.maxDepth == VerifyLimits().maxDepth)
+        let tight = MathVerifier(options: o).verify(gold: "\\frac{1}{2004!}", pred: "\\frac{1}{2006!}")
+        #expect(tight.status == .error && tight.work <= 5000)
+    }
+
     @Test func resultRoundTripsThroughJSON() throws {
         let r = MathVerifier().verify(gold: "(1, 2]", pred: "(1, 2]")
         let back = try JSONDecoder().decode(VerifyResult.self, from: try JSONEncoder().encode(r))

@@ -15,7 +15,8 @@ struct ExtractionTests {
         ("Final Answer: The final answer is $72$. I hope it is correct.", "72"),
         ("Therefore the answer is (B).", "(B)"),
         ("Final answer: 3.5", "3.5"),
-        ("-7", "-7"),
+        ("-7", "-7"), ("**42**", "42"), ("The answer is **42**.", "42"), ("**Final Answer:** 42", "42"),
+        ("The correct answer is **(B)**.", "(B)"), ("So the final answer is \\(7\\).", "7"), ("The answer is x**2", "x**2"),
         ("I computed 3 + 4 = 7 and then doubled it to get 14 apples in total, which is the end of it.", "14"),
     ]
 

@@ -7,8 +7,9 @@ struct NumberTests {
     static let numbers: [Case] = [
         Case("1000", "1,000", true), Case("1234567", "1{,}234{,}567", true), Case("10000", "10\\,000", true),
         Case("-5", "−5", true), Case("0.5", ".5", true), Case("2.50", "2.5", true), Case("1.5e3", "1500", true),
-        Case("3", "3.0", true), Case("007", "7", true),
-        Case("1000", "100", false), Case("1,001", "1001.5", false), Case("-5", "5", false), Case("2.5", "25", false),
+        Case("3", "3.0", true), Case("007", "7", true), Case("10,\\!080", "10080", true),
+        Case("11,\\! 111,\\! 111,\\! 100", "11111111100", true), Case("\\$32,\\!348", "32,348", true),
+        Case("1000", "100", false), Case("1,001", "1001.5", false), Case("10,\\!080", "10, 80", false), Case("-5", "5", false), Case("2.5", "25", false),
     ]
     static let fractions: [Case] = [
         Case("\\frac{1}{2}", "0.5", true), Case("\\dfrac{3}{4}", "3/4", true), Case("\\tfrac34", "\\frac{6}{8}", true),
@@ -19,9 +20,11 @@ struct NumberTests {
     ]
     static let rootsPowers: [Case] = [
         Case("\\sqrt{8}", "2\\sqrt{2}", true), Case("\\sqrt{2}/2", "\\frac{1}{\\sqrt{2}}", true),
-        Case("\\sqrt[3]{27}", "3", true), Case("2^{10}", "1024", true), Case("x^{1/2}", "\\sqrt{x}", true),
-        Case("4^{-1}", "0.25", true), Case("\\sqrt{12}", "2\\sqrt3", true), Case("8^{2/3}", "4", true),
-        Case("\\sqrt{8}", "3\\sqrt{2}", false), Case("2^{10}", "1000", false), Case("\\sqrt[3]{27}", "9", false),
+        Case("\\sqrt[3]{27}", "3", true), Case("5", "√25", true), Case("\\binom{5}{2}", "{5 \\choose 2}", true),
+        Case("2^{10}", "1024", true), Case("x^{1/2}", "\\sqrt{x}", true),
+        Case("4^{-1}", "0.25", true), Case("2^{2005}", "2\\cdot 2^{2004}", true), Case("\\sqrt{12}", "2\\sqrt3", true), Case("8^{2/3}", "4", true),
+        Case("\\sqrt{8}", "3\\sqrt{2}", false), Case("2^{2005}", "2^{2005}+1", false), Case("2^{10}", "1000", false), Case("\\sqrt[3]{27}", "9", false),
+        Case("\\sqrt{2}\\cdot 5", "√25", false),
         Case("\\sqrt{2}", "1.414", false), Case("x^2", "2x", false),
     ]
     static let constants: [Case] = [
@@ -34,8 +37,9 @@ struct NumberTests {
         Case("\\sin^2 x + \\cos^2 x", "1", true), Case("\\frac{\\sqrt3}{2}", "\\sin\\frac{\\pi}{3}", true),
         Case("\\log_2 8", "3", true), Case("\\ln(e^3)", "3", true), Case("2\\sin x\\cos x", "\\sin(2x)", true),
         Case("\\tan\\theta", "\\frac{\\sin\\theta}{\\cos\\theta}", true), Case("\\log_4 2", "\\frac12", true),
+        Case("\\arcsin x", "\\sin^{-1}(x)", true), Case("\\cos 60^\\circ", "\\frac12", true), Case("\\sin(30°)", "0.5", true), Case("\\tan 45^{\\circ}", "1", true),
         Case("\\sin x", "\\cos x", false), Case("\\log_2 8", "4", false), Case("\\ln 2", "\\log_2 e", false),
-        Case("\\sin(2x)", "2\\sin x", false),
+        Case("\\sin(2x)", "2\\sin x", false), Case("\\arcsin x", "\\arccos x", false), Case("\\cos 60^\\circ", "\\cos 60", false),
     ]
     static let spacing: [Case] = [
         Case("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\pi/2)", true), Case("3\\!\\cdot\\!4", "12", true),

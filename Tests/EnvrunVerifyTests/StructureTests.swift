@@ -6,8 +6,8 @@ import Testing
 struct StructureTests {
     static let intervals: [Case] = [
         Case("[1, 2)", "\\left[1,2\\right)", true), Case("(-\\infty, 0) \\cup (1, \\infty)", "(1,\\infty)\\cup(-\\infty,0)", true),
-        Case("(2, 5]", "(2, 5]", true), Case("[0, \\frac12]", "[0, 0.5]", true), Case("x \\in [2, 3]", "[2,3]", true),
-        Case("[1, 2)", "(1, 2)", false), Case("[1, 2)", "[1, 2]", false), Case("(2, 5]", "(5, 2]", false),
+        Case("(2, 5]", "(2, 5]", true), Case("(-\\infty, \\infty)", "\\mathbb{R}", true), Case("[0, \\frac12]", "[0, 0.5]", true), Case("x \\in [2, 3]", "[2,3]", true),
+        Case("[1, 2)", "(1, 2)", false), Case("[0, \\infty)", "\\mathbb{R}", false), Case("[1, 2)", "[1, 2]", false), Case("(2, 5]", "(5, 2]", false),
         Case("(-\\infty, 0) \\cup (1, \\infty)", "(-\\infty, 0) \\cup [1, \\infty)", false), Case("[0,1]", "[0,2]", false),
     ]
     static let sets: [Case] = [
@@ -37,8 +37,10 @@ struct StructureTests {
     static let inequalities: [Case] = [
         Case("x > 3", "3 < x", true), Case("x \\ge 2", "(2x \\geq 4)", true), Case("x > 3", "(3, \\infty)", true),
         Case("1 < x \\le 2", "(1, 2]", true), Case("x \\le -1", "(-\\infty, -1]", true),
+        Case("|x| < 3", "(-3, 3)", true), Case("|x - 1| \\le 2", "[-1, 3]", true),
+        Case("|x| > 3", "(-\\infty, -3) \\cup (3, \\infty)", true),
         Case("x > 3", "x \\ge 3", false), Case("x > 3", "x < 3", false), Case("x > 3", "[3, \\infty)", false),
-        Case("1 < x \\le 2", "[1, 2]", false),
+        Case("1 < x \\le 2", "[1, 2]", false), Case("|x| < 3", "(-3, 3]", false), Case("|x - 1| < 2", "(-2, 2)", false),
     ]
     static let bases: [Case] = [
         Case("1011_2", "1011_2", true), Case("1011_2", "1011", true), Case("123_{4}", "123_4", true), Case("2A_{16}", "2a_{16}", true),
@@ -46,8 +48,9 @@ struct StructureTests {
     ]
     static let texts: [Case] = [
         Case("\\text{Sunday}", "Sunday", true), Case("\\text{(A)}", "A", true), Case("\\text{Devon}", "devon", true),
-        Case("\\text{odd}", "\\textbf{odd}", true),
-        Case("\\text{Sunday}", "Monday", false), Case("\\text{even}", "odd", false), Case("\\text{(A)}", "(B)", false),
+        Case("\\text{odd}", "\\textbf{odd}", true), Case("\\text{A,D}", "D, A", true),
+        Case("\\text{1:03 PM}", "1:03 PM", true), Case("3:1", "6:2", true),
+        Case("\\text{Sunday}", "Monday", false), Case("\\text{A,D}", "A", false), Case("3:1", "1:3", false), Case("\\text{even}", "odd", false), Case("\\text{(A)}", "(B)", false),
     ]
 
     @Test("intervals and unions", arguments: intervals) func interval(c: Case) { expectCase(c) }

@@ -1,6 +1,23 @@
 """Strict tagged-JSON codec and length-prefixed framing shared by both sides of the harness (see README.md)."""
 import base64, collections, json, os, re, socket, struct, time
 
+
+
+def process_started():
+    """time.monotonic() at this process's exec: the budget must cover the interpreter's start-up, which takes
+    a second or more on a loaded machine (both clocks count from boot; /proc's is in clock ticks)."""
+    now = time.monotonic()
+    try:
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+        return now - min(max(0.0, age), 30.0)
+    except (OSError, ValueError, IndexError):
+        return now
+
+
+STARTED = process_started()  # the time budget counts from this moment
+
 MAGIC = b"ENVRUN-HARNESS 1\n"
 MAX_INPUT = 64 << 20        # bytes of one stdin frame
 MAX_FRAME = 16 << 20        # bytes of one RPC message
@@ -153,7 +170,7 @@ def recv_frame(sock, deadline):
         raise CodecError("message too large")
     try:
         return json.loads(recv_exact(sock, n, deadline).decode("utf-8"))
-    except (ValueError, RecursionError) as e:
+    except (ValueError, RecursionError, MemoryError) as e:
         raise CodecError("malformed message (%s)" % type(e).__name__)
 
 

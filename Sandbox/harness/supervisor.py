@@ -35,7 +35,9 @@ class Asserts(ast.NodeTransformer):
                                      [ast.Constant(index), ok, err, ast.Constant(has_left), left], []))
 
         handlers = [
-            ast.ExceptHandler(ast.Name("_envrun_Deadline", ast.Load()), None, [ast.Raise()]),
+            ast.ExceptHandler(ast.Name("_envrun_Deadline", ast.Load()), "_envrun_error",
+                              [record(ast.Constant(False), ast.Name("_envrun_error", ast.Load()),
+                                      ast.Constant(None)), ast.Raise()]),
             ast.ExceptHandler(ast.Name("BaseException", ast.Load()), "_envrun_error",
                               [record(ast.Constant(False), ast.Name("_envrun_error", ast.Load()),
                                       ast.Constant(None))]),
@@ -46,6 +48,8 @@ class Asserts(ast.NodeTransformer):
 
 
 def describe(exc):
+    if isinstance(exc, Deadline):
+        return "the time limit was reached"
     if isinstance(exc, (ProgramGone, ProgramError)):
         return clip(str(exc))
     return clip("%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__)
@@ -161,7 +165,7 @@ def harden():
                 signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
     # Imports done by the tests must not find modules U could write (the work dir, /tmp).
-    here = {os.getcwd(), os.path.dirname(os.path.abspath(sys.argv[0] or "."))}
+    here = {os.getcwd(), os.path.dirname(os.path.abspath((sys.argv or ["."])[0] or "."))}
     sys.path[:] = [p for p in sys.path if p and os.path.isabs(p) and p not in here and not p.startswith("/tmp")]
 
 
@@ -189,9 +193,9 @@ def judge(pid, sock, output, spec, start):
 
     signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic() + 0.05))
-    names = prog.hello()
     saved = sys.stdout, sys.stderr
     try:
+        names = prog.hello()
         if names is not None:
             sys.stdout = sys.stderr = open(os.devnull, "w")
             run_tests(prog, names, spec, tree, tally)
@@ -203,7 +207,11 @@ def judge(pid, sock, output, spec, start):
     prog.stop("the tests finished")
     time.sleep(0)  # let the drain thread see EOF
     verdict, kind, text = prog.event or ("ok", None, None)
-    parts = [p for p in (tally.first, text) if p]
+    parts = [tally.first] if tally.first else []
+    if text:
+        head, _, rest = text.partition("\n")
+        parts.append(rest if tally.first and head.strip() in tally.first else text)
+    parts = [p for p in parts if p.strip()]
     if prog.event is not None and output.buf:
         parts.append("program output:\n" + clip(output.text(), 600))
     return {"status": "ok", "passed": tally.passed, "total": len(tally.items), "verdict": verdict,
@@ -229,7 +237,7 @@ def main():
                 run_untrusted(program, sock_u.detach(), out_w)
             finally:
                 os._exit(1)
-        start = time.monotonic()
+        start = STARTED
         sock_u.close()
         os.close(out_w)
         try:

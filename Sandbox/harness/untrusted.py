@@ -32,7 +32,7 @@ def run_untrusted(program, sock_fd, out_fd):
         except OSError:
             pass
     sock = socket.socket(fileno=3)
-    sys.stdin = open(os.devnull) if null is not None else None
+    sys.stdin = open(0, "r", closefd=False) if null is not None else None
     sys.argv = ["solution.py"]
     mod = types.ModuleType("solution")
     mod.__file__ = "solution.py"
@@ -45,7 +45,7 @@ def run_untrusted(program, sock_fd, out_fd):
                  if type(k) is str and (callable(v) or isinstance(v, types.ModuleType))]
         hello = {"ok": True, "names": names}
     except BaseException as e:
-        hello = {"ok": False, "error": type(e).__name__, "trace": clip(traceback.format_exc(), 2000)}
+        hello = {"ok": False, "error": type(e).__name__, "trace": program_trace(e)}
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -55,6 +55,14 @@ def run_untrusted(program, sock_fd, out_fd):
     if not hello["ok"]:
         os._exit(1)
     serve(sock, mod)
+
+
+def program_trace(e):
+    """The traceback without the harness's own frame (only the program's frames interest the model)."""
+    try:
+        return clip("".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next)), 1500)
+    except BaseException:
+        return type(e).__name__
 
 
 def serve(sock, mod):
@@ -94,7 +102,7 @@ def serve(sock, mod):
             except BaseException:
                 text = "?"
             reply = {"id": msg.get("id"), "ok": False, "error": clip(name, 100), "message": clip(text),
-                     "trace": clip(traceback.format_exc(), 1500)}
+                     "trace": "" if type(e) is CodecError else program_trace(e)}
         try:
             sys.stdout.flush()
             send_frame(sock, reply)

@@ -19,9 +19,13 @@ public enum ExecBenchmark {
 
     public static let program = "print('ok')\n"
 
-    /// The three modes are interleaved (bare, cold, warm, bare, ...) by every worker, so all of
-    /// them see the same machine load; runs/s is concurrency x 1000 / mean latency.
-    public static func run(runs: Int, concurrency: Int, progress: @Sendable (String) -> Void = { _ in })
+    /// The three modes are interleaved in blocks (`block` bare runs, `block` cold, `block` warm, again …)
+    /// by every worker, so all of them see the same machine load. Blocks rather than single runs: a cold
+    /// run's network namespace is torn down by the kernel after the run has returned, and with single-run
+    /// interleaving that work lands on the next bare or warm run instead of on the cold sandbox that caused
+    /// it. runs/s is concurrency x 1000 / mean latency.
+    public static func run(runs: Int, concurrency: Int, block: Int = 20,
+                           progress: @Sendable (String) -> Void = { _ in })
         async throws -> [Figures]
     {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("envrun-bench-\(getpid())")
@@ -39,20 +43,26 @@ public enum ExecBenchmark {
             _ = await cold.run(req)
             _ = await warm.run(req)
         }
-        progress("measuring \(runs) runs per mode, interleaved, concurrency \(concurrency) ...")
+        progress("measuring \(runs) runs per mode, interleaved in blocks of \(block), concurrency \(concurrency) ...")
         let lat = await withTaskGroup(of: [[Double]].self) { g in
             for w in 0..<concurrency {
                 g.addTask {
                     var l: [[Double]] = [[], [], []]
-                    for _ in stride(from: w, to: runs, by: concurrency) {
-                        if let x = await bareOnce(bare) { l[0].append(x) }
+                    let mine = stride(from: w, to: runs, by: concurrency).underestimatedCount
+                    var done = 0
+                    while done < mine {
+                        let n = min(max(1, block), mine - done)
+                        for _ in 0..<n { if let x = await bareOnce(bare) { l[0].append(x) } }
                         for (i, ex) in [(1, cold), (2, warm)] {
-                            let t = DispatchTime.now().uptimeNanoseconds
-                            let r = await ex.run(req)
-                            if r.verdict == .ok && r.stdout == "ok\n" {
-                                l[i].append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+                            for _ in 0..<n {
+                                let t = DispatchTime.now().uptimeNanoseconds
+                                let r = await ex.run(req)
+                                if r.verdict == .ok && r.stdout == "ok\n" {
+                                    l[i].append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+                                }
                             }
                         }
+                        done += n
                     }
                     return l
                 }

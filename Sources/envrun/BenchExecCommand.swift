@@ -11,7 +11,9 @@ struct BenchExecCommand: AsyncParsableCommand {
             Runs a trivial Python program (print('ok')) RUNS times in each mode with the same
             concurrency and prints runs/s, p50 and p99 latency per mode, and the ratios: the cold
             sandbox's p50 overhead over bare python3 in ms, and the warm pool's runs/s over bare.
-            The modes are interleaved by every worker so they share the machine's load; runs/s is
+            The modes are interleaved in blocks of --block runs by every worker, so they share the
+            machine's load and each mode pays for its own clean-up (a cold run's network namespace is
+            torn down by the kernel after the run returns); runs/s is
             concurrency x 1000 / mean latency. Bare runs are posix_spawn + waitpid with stdout to
             /dev/null (no capture). Needs root.
             """)
@@ -22,13 +24,17 @@ struct BenchExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Concurrent runs (sandbox slots); default: the number of cores.")
     var concurrency = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: "Runs of one mode before switching to the next.")
+    var block = 20
+
     func validate() throws {
+        guard block >= 1 else { throw ValidationError("--block must be at least 1") }
         guard runs >= 10 else { throw ValidationError("--runs must be at least 10") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
     }
 
     func run() async throws {
-        let figs = try await ExecBenchmark.run(runs: runs, concurrency: concurrency) { msg in
+        let figs = try await ExecBenchmark.run(runs: runs, concurrency: concurrency, block: block) { msg in
             FileHandle.standardError.write(Data((msg + "\n").utf8))
         }
         print("envrun bench exec: \(runs) runs per mode, concurrency \(concurrency), program print('ok')")

@@ -1,0 +1,98 @@
+import EnvrunCore
+import EnvrunSandbox
+import Foundation
+import Testing
+
+/// The judge through the real `SandboxExecutor` (namespaces, seccomp, slot uid, warm pool): the harness needs
+/// fork, a socketpair, a thread and prctl inside the sandbox, and its guarantees must hold there too.
+extension SandboxSuites {
+    @Suite("Judge: through the real sandbox")
+    struct JudgeSandboxTests {
+        static let limits = ExecLimits(wallMs: 20_000)
+
+        func withJudge(warm: Bool = true, _ body: (SandboxJudge) async throws -> Void) async throws {
+            let executor = try makeExecutor(slots: 2, warm: warm)
+            let judge = SandboxJudge(executor: executor, harness: try JudgeFixture.harness.get())
+            do {
+                try await body(judge)
+            } catch {
+                await executor.shutdown()
+                throw error
+            }
+            await executor.shutdown()
+        }
+
+        @Test(arguments: [true, false])
+        func correctPartialAndExploitsWarmAndCold(warm: Bool) async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge(warm: warm) { judge in
+                let secret = JudgeFixture.secret()
+                let tests = AssertTests(tests: JudgeExploitTests.tests(secret), entryPoint: "f")
+                let good = await judge.judge(
+                    language: "python", program: "def f(x):\n    return \(secret - 3) + x\n", tests: tests,
+                    limits: Self.limits)
+                #expect(good.passed == 2 && good.total == 2 && good.verdict == .ok, "\(good)")
+                let partial = await judge.judge(
+                    language: "python", program: "def f(x):\n    return \(secret) if x == 3 else 0\n", tests: tests,
+                    limits: Self.limits)
+                #expect(partial.passed == 1 && partial.total == 2, "\(partial)")
+                for exploit in JudgeExploitTests.exploits {
+                    let outcome = await judge.judge(language: "python", program: exploit.program, tests: tests,
+                                                    limits: Self.limits)
+                    #expect(outcome.passed == 0 && outcome.total == 2, "\(exploit.name): \(outcome)")
+                }
+            }
+        }
+
+        @Test func killingTheSupervisorLeavesNoVerdictAndFails() async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge { judge in
+                let tests = AssertTests(tests: JudgeExploitTests.tests(JudgeFixture.secret()), entryPoint: "f")
+                for program in [
+                    "import os\nos.kill(os.getppid(), 9)\ndef f(x):\n    return 0\n",
+                    "import os\ndef f(x):\n    os.kill(-1, 9)\n    return 0\n",
+                ] {
+                    let outcome = await judge.judge(language: "python", program: program, tests: tests, limits: Self.limits)
+                    #expect(outcome.passed == 0, "\(outcome)")
+                    #expect(outcome.verdict != .ok && outcome.verdict != .sandboxError, "\(outcome)")
+                }
+            }
+        }
+
+        @Test func aSpinningProgramIsATimeLimitAndEarlierAssertsKeepTheirCredit() async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge { judge in
+                let program = "def f(x):\n    while x == 4:\n        pass\n    return 1\n"
+                let tests = AssertTests(tests: "assert f(1) == 1\nassert f(2) == 1\nassert f(4) == 1\nassert f(5) == 1\n")
+                let outcome = await judge.judge(
+                    language: "python", program: program, tests: tests, limits: ExecLimits(cpuMs: 1_000, wallMs: 8_000))
+                #expect(outcome.passed == 2 && outcome.total == 4, "\(outcome)")
+                #expect(outcome.verdict == .timeLimit, "\(outcome)")
+            }
+        }
+
+        @Test func datasetSamplesAndIOCasesPass() async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge { judge in
+                let records = try JudgeDatasetTests.load("humaneval-sample.jsonl").prefix(8)
+                    + JudgeDatasetTests.load("mbpp-sample.jsonl").prefix(8)
+                for r in records {
+                    let entry = r.entry_point ?? AssertHarness.guessEntryPoint(tests: r.tests, program: r.program)
+                    let outcome = await judge.judge(
+                        language: "python", program: r.program,
+                        tests: AssertTests(tests: r.tests, entryPoint: entry, setup: r.setup), limits: Self.limits)
+                    #expect(outcome.allPassed && outcome.verdict == .ok, "\(r.task_id): \(outcome)")
+                }
+                let cases = JudgeIOTests.sumCases
+                let c = "#include <stdio.h>\nint main(void){long a,b; if(scanf(\"%ld %ld\",&a,&b)!=2) return 1; printf(\"%ld\\n\", a+b); return 0;}\n"
+                let io = await judge.judge(language: "c", program: c, cases: cases, comparison: OutputComparison(),
+                                           limits: Self.limits)
+                #expect(io.passed == 4 && io.verdict == .ok, "\(io)")
+                let wrong = await judge.judge(
+                    language: "python", program: "a, b = map(int, input().split())\nprint(a - b)\n", cases: cases,
+                    comparison: OutputComparison(), limits: Self.limits)
+                #expect(wrong.passed == 1 && wrong.feedback?.contains("case 1 of 4: wrong answer") == true, "\(wrong)")
+            }
+        }
+    }
+}

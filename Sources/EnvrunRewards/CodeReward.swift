@@ -54,12 +54,14 @@ public struct CodeReward: Rewarder {
             details: details)
     }
 
-    /// The program to judge: the code of the response; when the task has an entry point, a response that
-    /// does not define it is taken as a completion of the prompt (HumanEval style), and a response that
-    /// does gets the prompt's imports.
+    /// The program to judge: the code of the response. When the prompt is a stub that defines the entry point
+    /// (HumanEval style), a response that does not define it is taken as a completion of the prompt, and a
+    /// response that does gets the prompt's imports.
     public static func program(task: TaskSpec, response: String) -> String {
         let code = AnswerExtraction.code(response, entryPoint: task.entryPoint)
         guard let entry = task.entryPoint, (task.language ?? "python").hasPrefix("python") else { return code }
+        // Only a prompt that is itself code (a stub defining the entry point) can be completed.
+        guard AnswerExtraction.definesFunction(task.prompt, entry) else { return code }
         if AnswerExtraction.definesFunction(code, entry) {
             let imports = AnswerExtraction.pythonImports(task.prompt).filter { !code.contains($0) }
             return imports.isEmpty ? code : imports.joined(separator: "\n") + "\n" + code

@@ -58,14 +58,33 @@ public struct PackValidator: Sendable {
             checkGold(pack, options: spec.math ?? dependencies.mathOptions, &report)
         }
         if let generator = pack.manifest.generator { checkGenerator(pack, generator, &report) }
-        if let model = spec.scalarRM?.model, !model.contains("://"), !FileManager.default.fileExists(atPath: model) {
-            report.problems.append(PackProblem(kind: .model, message: "reward model not found at \(model)"))
+        if let model = spec.scalarRM?.model {
+            if !model.contains("://") && !FileManager.default.fileExists(atPath: model) {
+                report.problems.append(PackProblem(kind: .model, message: "reward model not found at \(model)"))
+            } else if runReferences {
+                await checkModel(pack, &report)
+            }
         }
         let withReference = pack.tasks.filter { $0.reference != nil && ($0.tests != nil || $0.ioCases != nil) }
         if runReferences && !withReference.isEmpty {
             await runReferenceSolutions(withReference, spec: spec, progress: progress, &report)
         }
         return report
+    }
+
+    /// Loads the pack's reward model and scores its first task once (with `runReferences`).
+    func checkModel(_ pack: TaskPack, _ report: inout PackValidationReport) async {
+        guard dependencies.scalarRMFactory != nil, let task = pack.tasks.first else {
+            report.skipped.append("reward model not loaded: no reward model backend is configured")
+            return
+        }
+        let rewarder = RewarderFactory.make(
+            spec: pack.manifest.reward, dependencies: dependencies, models: ScalarRMCache(factory: dependencies.scalarRMFactory))
+        let result = await rewarder.score(task: task, response: "A short test response.")
+        if result.status != .ok {
+            report.problems.append(PackProblem(
+                kind: .model, taskID: task.id, message: "reward model does not score: \(result.details["error"] ?? result.status.rawValue)"))
+        }
     }
 
     func checkFields(_ pack: TaskPack, _ report: inout PackValidationReport) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EnvrunCore
 import EnvrunRewards
+import EnvrunSandbox
 import EnvrunTasks
 import Foundation
 
@@ -26,7 +27,19 @@ extension PackCommand {
 
         func run() async throws {
             let packs = try options.load(names)
-            let validator = PackValidator(dependencies: RewardDependencies.live(), concurrency: concurrency)
+            let needsSandbox = !noRun && packs.contains { $0.tasks.contains { $0.reference != nil } }
+            var executor: SandboxExecutor?
+            var judge: (any CodeJudge)?
+            if needsSandbox {
+                do {
+                    let e = try SandboxExecutor(configuration: SandboxConfiguration(slots: max(1, concurrency)))
+                    executor = e
+                    judge = try SandboxJudge(executor: e)
+                } catch {
+                    FileHandle.standardError.write(Data("sandbox unavailable, reference solutions will not run: \(error)\n".utf8))
+                }
+            }
+            let validator = PackValidator(dependencies: RewardDependencies.live(codeJudge: judge), concurrency: concurrency)
             var failed = 0
             for pack in packs {
                 let bar = ProgressBar(label: "\(pack.name) references")
@@ -45,6 +58,7 @@ extension PackCommand {
                 for s in report.skipped { print("  skipped: \(s)") }
                 if !report.ok || (strict && !report.skipped.isEmpty) { failed += 1 }
             }
+            if let executor { await executor.shutdown() }
             if failed > 0 { throw ExitCode(1) }
         }
 

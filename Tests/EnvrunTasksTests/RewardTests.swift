@@ -169,6 +169,9 @@ struct RewardTests {
         // Several blocks: the one defining the entry point wins.
         let many = CodeReward.program(task: stub, response: "```\nprint(f([1]))\n```\n```python\nimport os\ndef f(xs):\n    return 0\n```\n```\nf([])\n```")
         #expect(many.hasSuffix("import os\ndef f(xs):\n    return 0\n"))
+        // A text prompt (MBPP) is never prepended, even with an entry point.
+        let mbpp = TaskSpec(id: "m", prompt: "Write a function sum(a, b).", tests: "assert sum(1, 2) == 3", entryPoint: "sum")
+        #expect(CodeReward.program(task: mbpp, response: "return a + b") == "return a + b")
         #expect(AnswerExtraction.lastBoxed("a \\boxed{\\frac{1}{2}} b \\boxed{x^{2}}") == "x^{2}")
     }
 }

@@ -39,6 +39,25 @@ struct ShippedPacksTests {
         }
     }
 
+    /// With the real `EnvrunVerify.MathVerifier`: every gold answer of the math packs parses (and equals
+    /// itself), and a right and a wrong response score 1 and 0.
+    @Test func goldAnswersParseWithTheRealVerifier() async throws {
+        let validator = PackValidator(dependencies: RewardDependencies())
+        for name in ["gsm8k", "math500", "arith"] {
+            let pack = try TaskPack.load(directory: shippedPacks.appendingPathComponent(name))
+            let report = await validator.validate(pack, runReferences: false)
+            #expect(report.skipped.isEmpty, "\(report.skipped)")
+            #expect(report.goldChecked == pack.tasks.count && report.goldPassed == report.goldChecked, "\(report.problems.prefix(3))")
+        }
+        let env = try PackEnvironment(directory: shippedPacks)
+        let right = try await env.score(ScoreItem(pack: "gsm8k", taskID: "test-0000", response: "16 - 3 - 4 = 9 eggs, 9 * 2 = 18. \\boxed{18}"))
+        #expect(right.status == .ok && right.reward == 1 && right.details["extracted_answer"] == "18")
+        let wrong = try await env.score(ScoreItem(pack: "math500", taskID: "test/precalculus/807.json", response: "\\boxed{(3, \\pi)}"))
+        #expect(wrong.status == .ok && wrong.reward == 0)
+        let equivalent = try await env.score(ScoreItem(pack: "math500", taskID: "test/precalculus/807.json", response: "\\boxed{\\left(3,\\frac{\\pi}{2}\\right)}"))
+        #expect(equivalent.reward == 1)
+    }
+
     @Test func gsm8kAndHumanEvalSpotChecks() throws {
         let gsm = try TaskPack.load(directory: shippedPacks.appendingPathComponent("gsm8k"))
         #expect(gsm.task(id: "test-0000")?.answer == "18")
@@ -136,4 +155,32 @@ final class ProgressLog: Sendable {
 
 func == (lhs: [(Int, Int)], rhs: [(Int, Int)]) -> Bool {
     lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0 == $1 }
+}
+
+let repositoryRoot = shippedPacks.deletingLastPathComponent()
+let encoderInstalled = FileManager.default.fileExists(
+    atPath: repositoryRoot.appendingPathComponent(".cache/models/all-MiniLM-L6-v2/model.safetensors").path)
+
+@Suite("hh-helpful with the real reward model")
+struct RealRMTests {
+    @Test(.enabled(if: encoderInstalled, "encoder weights missing: run scripts/setup.sh (hook setup.d/rm.sh)"))
+    func scoresChosenAndRejectedInOneBatch() async throws {
+        let env = try PackEnvironment(directory: shippedPacks, dependencies: .live())
+        let pack = try env.pack(named: "hh-helpful")
+        let tasks = Array(pack.tasks.prefix(6))
+        var items: [ScoreItem] = []
+        for t in tasks {
+            items.append(ScoreItem(pack: "hh-helpful", taskID: t.id, response: t.metadata?["chosen"] ?? ""))
+            items.append(ScoreItem(pack: "hh-helpful", taskID: t.id, response: t.metadata?["rejected"] ?? ""))
+        }
+        let batch = try await env.score(batch: items).map { try $0.get() }
+        for r in batch {
+            #expect(r.status == .ok && r.source == .scalarRM && r.reward.isFinite, "\(r)")
+            #expect(r.details["model"] == "minilm:hh-helpful-head")
+        }
+        // One at a time gives the same numbers as the batch.
+        let single = try await env.score(items[3])
+        #expect(abs(single.reward - batch[3].reward) < 1e-4)
+        #expect(Set(batch.map(\.reward)).count > 1)
+    }
 }

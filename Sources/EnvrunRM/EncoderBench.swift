@@ -53,7 +53,7 @@ public struct EncoderBench: Sendable {
         let a: [Float], b: [Float]
         var c: [Float]
         init(m: Int, n: Int, k: Int, seed: UInt64) {
-            var rng = SeededRandom(seed: seed)
+            var rng = SplitMix64(seed: seed)
             self.m = m
             self.n = n
             self.k = k
@@ -82,7 +82,7 @@ public struct EncoderBench: Sendable {
         let n = batch * tokens
         var square = Gemm(m: gemmSize, n: gemmSize, k: gemmSize, seed: seed)
         var ffnShape = Gemm(m: n, n: c.intermediateSize, k: c.hiddenSize, seed: seed + 1)
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let ids: [[Int32]] = (0..<batch).map { _ in
             [encoder.tokenizer.clsID]
                 + (0..<(tokens - 2)).map { _ in Int32(1000 + Int(rng.next() % UInt64(c.vocabSize - 1000))) }

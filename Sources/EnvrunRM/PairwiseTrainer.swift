@@ -99,7 +99,7 @@ public enum PairwiseTrainer {
     public static func train(
         _ data: PairFeatureSet, config: TrainingConfig, progress: ((EpochRecord) -> Void)? = nil
     ) -> (head: RewardHead, history: [EpochRecord], bestEpoch: Int) {
-        var rng = SeededRandom(seed: config.seed)
+        var rng = SplitMix64(seed: config.seed)
         var order = Array(0..<data.count)
         order.shuffle(using: &rng)
         let devCount = data.count > 10 ? Int((Double(data.count) * config.devFraction).rounded()) : 0
@@ -185,7 +185,7 @@ public enum Evaluation {
 
     /// A seeded coin flip per pair.
     public static func random(_ set: PairFeatureSet, seed: UInt64) -> Double {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var correct = 0
         for _ in 0..<set.count where rng.next() & 1 == 1 { correct += 1 }
         return Double(correct) / Double(max(1, set.count))

@@ -1,3 +1,4 @@
+import EnvrunCore
 import Foundation
 
 /// A small MLP reward head: `r(x) = w₂ · tanh(W₁ · z + b₁) + b₂` with `z = (x − μ) / σ` (feature
@@ -16,7 +17,7 @@ public struct RewardHead: Sendable, Equatable {
         self.hidden = hidden
         mean = [Float](repeating: 0, count: d)
         scale = [Float](repeating: 1, count: d)
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let count = hidden == 0 ? d + 1 : hidden * d + 2 * hidden + 1
         theta = [Float](repeating: 0, count: count)
         if hidden == 0 { return }

@@ -26,27 +26,6 @@ public struct ArithParameters: Sendable, Equatable {
     public init() {}
 }
 
-/// A deterministic 64-bit generator (SplitMix64), the same on every platform and Swift version,
-/// unlike the standard library's default generator.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in `range` (by rejection, no modulo bias).
-    mutating func int(in range: ClosedRange<Int>) -> Int {
-        let width = UInt64(range.upperBound - range.lowerBound) + 1
-        let limit = UInt64.max - UInt64.max % width
-        var x = next()
-        while x >= limit { x = next() }
-        return range.lowerBound + Int(x % width)
-    }
-}
 
 /// Procedurally generated arithmetic tasks in the spirit of reasoning-gym: seeded, so the same
 /// parameters always give the same tasks; answers are exact integers.

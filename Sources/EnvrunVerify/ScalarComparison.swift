@@ -1,3 +1,4 @@
+import EnvrunCore
 import BigInt
 
 /// Three-valued answer of a comparison.
@@ -5,16 +6,8 @@ enum Tri: Sendable {
     case yes, no, unknown
 }
 
-/// A small seeded generator, so every comparison is reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// The verifier's draw (modulo): kept as it is so the sample points, and so every verdict, stay the same.
     mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.count))
     }
@@ -36,7 +29,7 @@ struct ScalarComparer {
     /// roots and logarithms of a variable are defined), then `count` more in (-1, 1) and [-4, -1], which the
     /// comparisons reach only when the earlier points were outside a side's domain (`\arcsin x`, `\sqrt{-x}`).
     func points(for vars: [String], count: Int, seed: UInt64) -> [[String: Rational]] {
-        var rng = SplitMix64(state: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<(2 * count)).map { k in
             var env: [String: Rational] = [:]
             for v in vars {

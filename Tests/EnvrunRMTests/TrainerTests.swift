@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct TrainerTests {
     static func randomRows(_ n: Int, _ d: Int, seed: UInt64) -> [Float] {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<(n * d)).map { _ in Float(rng.normal()) }
     }
 
@@ -15,7 +15,7 @@ import Testing
     func gradientMatchesFiniteDifferences(hidden: Int) {
         let d = 6, n = 5
         var head = RewardHead(inputDimension: d, hidden: hidden, seed: 7)
-        var rng = SeededRandom(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for i in head.theta.indices { head.theta[i] += Float(rng.normal() * 0.3) }  // non-zero biases too
         let c = Self.randomRows(n, d, seed: 1), r = Self.randomRows(n, d, seed: 2)
         let l2: Float = 0.05

@@ -1,4 +1,5 @@
 import Testing
+import EnvrunCore
 @testable import EnvrunVerify
 
 /// Random and mutated LaTeX, deep nesting and huge numbers: no crash, every call inside the work bound,
@@ -69,7 +70,7 @@ struct FuzzTests {
 
     @Test("mutated answers", arguments: 0..<8)
     func mutated(seed: Int) {
-        var rng = SplitMix64(state: UInt64(seed) &* 0x9E37_79B9 &+ 1)
+        var rng = SplitMix64(seed: UInt64(seed) &* 0x9E37_79B9 &+ 1)
         for _ in 0..<150 {
             let g = Self.corpus[rng.int(0...Self.corpus.count - 1)]
             Self.check(g, Self.mutate(g, &rng))
@@ -79,7 +80,7 @@ struct FuzzTests {
 
     @Test("random expressions", arguments: 0..<6)
     func random(seed: Int) {
-        var rng = SplitMix64(state: UInt64(seed) &+ 0xABCDEF)
+        var rng = SplitMix64(seed: UInt64(seed) &+ 0xABCDEF)
         for _ in 0..<120 {
             Self.check(Self.randomLatex(&rng, depth: 5), Self.randomLatex(&rng, depth: 5))
         }

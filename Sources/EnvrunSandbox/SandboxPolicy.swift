@@ -168,23 +168,13 @@ public struct SandboxPolicy: Sendable {
     /// Finds `Sandbox/`: `$ENVRUN_SANDBOX_DIR`, then upwards from the working directory and from the
     /// executable's directory.
     public static func locate() throws -> URL {
-        let fm = FileManager.default
         if let env = ProcessInfo.processInfo.environment["ENVRUN_SANDBOX_DIR"], !env.isEmpty {
             return URL(fileURLWithPath: env)
         }
-        var starts = [URL(fileURLWithPath: fm.currentDirectoryPath)]
-        if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        for start in starts {
-            var dir = start.standardizedFileURL
-            while true {
-                let candidate = dir.appendingPathComponent("Sandbox")
-                if fm.fileExists(atPath: candidate.appendingPathComponent("limits.json").path) { return candidate }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
-            }
+        if let found = RepositoryLocator.find("Sandbox", where: {
+            FileManager.default.fileExists(atPath: $0.appendingPathComponent("limits.json").path)
+        }) {
+            return found
         }
         throw EnvrunError(.notFound, "no Sandbox/ directory found (set ENVRUN_SANDBOX_DIR)", field: "Sandbox")
     }

@@ -106,16 +106,8 @@ public enum PackLibrary {
         if let override = environment["ENVRUN_PACKS"], !override.isEmpty {
             return URL(fileURLWithPath: override)
         }
-        for start in [currentDirectory, executable.deletingLastPathComponent()] {
-            var dir = start.standardizedFileURL
-            for _ in 0..<6 {
-                let candidate = dir.appendingPathComponent("Tasks")
-                if let found = try? packDirectories(in: candidate), !found.isEmpty { return candidate }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
-            }
+        return RepositoryLocator.find("Tasks", from: [currentDirectory, executable.deletingLastPathComponent()], levels: 6) {
+            !((try? packDirectories(in: $0))?.isEmpty ?? true)
         }
-        return nil
     }
 }

@@ -34,20 +34,11 @@ public struct AssertHarness: Sendable {
         if let dir = ProcessInfo.processInfo.environment["ENVRUN_SANDBOX_DIR"], !dir.isEmpty {
             return try AssertHarness(directory: URL(fileURLWithPath: dir).appendingPathComponent("harness"))
         }
-        let starts = [
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-            URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent(),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent(),
-        ]
-        for start in starts {
-            var dir = start.standardizedFileURL
-            for _ in 0..<8 {
-                let candidate = dir.appendingPathComponent("Sandbox/harness")
-                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("supervisor.py").path) {
-                    return try AssertHarness(directory: candidate)
-                }
-                dir.deleteLastPathComponent()
-            }
+        let starts = RepositoryLocator.defaultStarts + [URL(fileURLWithPath: #filePath).deletingLastPathComponent()]
+        if let found = RepositoryLocator.find("Sandbox/harness", from: starts, levels: 8, where: {
+            FileManager.default.fileExists(atPath: $0.appendingPathComponent("supervisor.py").path)
+        }) {
+            return try AssertHarness(directory: found)
         }
         throw EnvrunError(
             .notFound, "Sandbox/harness not found; set ENVRUN_SANDBOX_DIR to the Sandbox directory",

@@ -21,13 +21,14 @@ public struct EncoderRewardModel: ScalarRewardModel {
         self.cache = cache ?? EmbeddingCache(dimension: encoder.dimension)
     }
 
-    /// Loads the encoder (from `modelDir`, else `$ENVRUN_ENCODER_DIR`, else `.cache/models/all-MiniLM-L6-v2`)
+    /// Loads the encoder (from `modelDir`, else as `EncoderFiles.resolve` finds it, searching above `headDir` too)
     /// and the head in `headDir`. `blasThreads` sets OpenBLAS's thread count (1 by default: the server shares
     /// its cores with sandboxed jobs); pass nil to leave it alone.
     public static func load(modelDir: String? = nil, headDir: String, blasThreads: Int? = 1) throws -> EncoderRewardModel {
         if let blasThreads { BLAS.setThreads(blasThreads) }
         let (head, manifest) = try HeadStore.load(from: headDir)
-        let encoder = try MiniLMEncoder.load(EncoderFiles.resolve(modelDir), maxLength: manifest.maxLength)
+        let encoder = try MiniLMEncoder.load(
+            EncoderFiles.resolve(modelDir, near: [URL(fileURLWithPath: headDir)]), maxLength: manifest.maxLength)
         guard manifest.features.embeddingDimension == encoder.dimension else {
             throw EnvrunError(
                 .invalidInput,

@@ -15,13 +15,19 @@ public struct EncoderFiles: Sendable, Equatable {
 
     public init(directory: String) { self.directory = directory }
 
-    /// The folder from `explicit`, else `$ENVRUN_ENCODER_DIR`, else the default under the current directory.
-    public static func resolve(_ explicit: String? = nil) -> EncoderFiles {
+    /// The folder from `explicit`, else `$ENVRUN_ENCODER_DIR`, else the first `defaultDirectory` holding a
+    /// `config.json` above the current directory, the executable, or `near` (e.g. a head's folder, so a server
+    /// started elsewhere finds the encoder the set-up installed in the head's repository), in that order; else
+    /// `defaultDirectory` relative to the current directory (whose missing files `check()` reports).
+    public static func resolve(_ explicit: String? = nil, near: [URL] = []) -> EncoderFiles {
         if let explicit, !explicit.isEmpty { return EncoderFiles(directory: explicit) }
         if let env = ProcessInfo.processInfo.environment[environmentKey], !env.isEmpty {
             return EncoderFiles(directory: env)
         }
-        return EncoderFiles(directory: defaultDirectory)
+        let found = RepositoryLocator.find(defaultDirectory, from: RepositoryLocator.defaultStarts + near) {
+            FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path)
+        }
+        return EncoderFiles(directory: found?.path ?? defaultDirectory)
     }
 
     /// Throws a clear `notFound` error when a file is missing.

@@ -18,20 +18,8 @@ extension RewardDependencies {
                     throw EnvrunError(.unavailable, "remote reward models are not supported by packs yet: \(reference)", field: "model")
                 }
                 logger.debug("loading reward model", metadata: ["head": "\(reference)"])
-                return try EncoderRewardModel.load(modelDir: encoderDirectory(forHead: reference), headDir: reference)
+                return try EncoderRewardModel.load(headDir: reference)
             },
             logger: logger)
     }
-}
-
-/// The encoder folder for a head in `REPO/Models/NAME`: the default (`$ENVRUN_ENCODER_DIR`, else
-/// `.cache/models/...` under the current directory) when that exists, else the same folder under REPO, so a
-/// server started from elsewhere still finds the encoder the set-up installed next to the packs.
-func encoderDirectory(forHead head: String) -> String? {
-    let fm = FileManager.default
-    if ProcessInfo.processInfo.environment[EncoderFiles.environmentKey]?.isEmpty == false { return nil }
-    if fm.fileExists(atPath: EncoderFiles.defaultDirectory) { return nil }
-    let repo = URL(fileURLWithPath: head).deletingLastPathComponent().deletingLastPathComponent()
-    let candidate = repo.appendingPathComponent(EncoderFiles.defaultDirectory).path
-    return fm.fileExists(atPath: candidate) ? candidate : nil
 }

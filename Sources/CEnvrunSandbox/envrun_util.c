@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <poll.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -145,6 +146,33 @@ int envrun_probe_namespaces(int ns_flags, char *err, size_t errlen) {
     int st;
     while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR) {}
     return 1;
+}
+
+struct netns_req {
+    int fd;
+    int err_no;
+};
+
+static void *netns_thread(void *arg) {
+    struct netns_req *r = arg;
+    /* unshare(CLONE_NEWNET) moves only this thread, which ends right after: the namespace lives on
+     * through the fd. */
+    if (unshare(CLONE_NEWNET) < 0 || (r->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+        r->err_no = errno;
+    return NULL;
+}
+
+int envrun_netns_create(char *err, size_t errlen) {
+    struct netns_req r = {-1, 0};
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, netns_thread, &r);
+    if (rc != 0) {
+        snprintf(err, errlen, "pthread_create: %s", strerror(rc));
+        return -1;
+    }
+    pthread_join(t, NULL);
+    if (r.fd < 0) snprintf(err, errlen, "new network namespace: %s", strerror(r.err_no));
+    return r.fd;
 }
 
 void envrun_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }

@@ -74,7 +74,8 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         do {
             for i in 0..<configuration.slots {
                 slots.append(try Slot(index: i, lease: lease, settings: policy.limits.slot,
-                                      useCgroups: configuration.useCgroups && caps.cgroupsUsable))
+                                      useCgroups: configuration.useCgroups && caps.cgroupsUsable,
+                                      network: ns & Int32(ENVRUN_NS_NET) != 0))
             }
         } catch {
             slots.forEach { $0.close() }

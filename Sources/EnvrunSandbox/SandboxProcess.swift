@@ -124,6 +124,9 @@ func spawnSandbox(
                                     cfg.cgroup_fd_count = Int32(cgFds.count)
                                     cfg.limits = limits
                                     cfg.filter = UnsafePointer(program.bpf)
+                                    // Cold runs join the slot's network namespace; the warm
+                                    // worker (started rarely) gets a new one of its own.
+                                    cfg.net_ns_fd = withInit ? slot.netns : -1
                                     return envrun_spawn(&cfg, &result, &err, err.count)
                                 }
                             }

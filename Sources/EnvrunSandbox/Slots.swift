@@ -22,24 +22,38 @@ final class Slot: @unchecked Sendable {
     let cgroup: CgroupSlot?
     let warmCgroup: CgroupSlot?
     let thread: SlotThread
+    /// The slot's network namespace (an fd), joined by every cold run's pid 1; -1 when the machine
+    /// has no network namespaces.
+    let netns: Int32
     var warm: WarmWorker?
     /// The last cold run's pid 1, which reported and is now exiting (namespace teardown).
     var pendingReap: envrun_spawn_result?
 
-    init(index: Int, lease: SlotLease, settings: SlotSettings, useCgroups: Bool) throws {
+    init(index: Int, lease: SlotLease, settings: SlotSettings, useCgroups: Bool, network: Bool) throws {
         self.index = index
         uid = uid_t(settings.uidBase + lease.index * 64 + index)
         gid = gid_t(uid)
         dir = "\(lease.directory)/slot\(index)"
         workDir = dir + "/work"
         tmpDir = dir + "/tmp"
+        var ns: Int32 = -1
+        if network {
+            var err = [CChar](repeating: 0, count: 160)
+            ns = envrun_netns_create(&err, err.count)
+            guard ns >= 0 else {
+                throw EnvrunError(.unavailable, "cannot create the slot's network namespace: \(String(cString: err))")
+            }
+        }
+        netns = ns
         thread = SlotThread(name: "envrun-slot-\(lease.index).\(index)")
         mkdir(dir, 0o700)
         _ = envrun_umount(dir)
         let mb = Int64(settings.tmpfsMB) * 1_048_576
         guard envrun_mount_tmpfs(dir, mb, Int64(settings.tmpfsInodes), uid, gid) == 0 else {
-            throw EnvrunError(.unavailable, "cannot mount the slot tmpfs: \(String(cString: strerror(errno)))",
-                              field: dir)
+            let why = String(cString: strerror(errno))
+            if ns >= 0 { Glibc.close(ns) }
+            thread.stop()
+            throw EnvrunError(.unavailable, "cannot mount the slot tmpfs: \(why)", field: dir)
         }
         for d in [workDir, tmpDir] {
             mkdir(d, 0o700)
@@ -85,6 +99,7 @@ final class Slot: @unchecked Sendable {
         }
         _ = envrun_umount(dir)
         rmdir(dir)
+        if netns >= 0 { Glibc.close(netns) }
     }
 }
 

@@ -91,6 +91,9 @@ typedef struct envrun_spawn_config {
     int cgroup_fd_count;
     envrun_rlimits limits;
     const envrun_bpf *filter; /* NULL: no seccomp */
+    /* >= 0 (with ENVRUN_NS_NET): pid 1 joins this network namespace (the slot's own, made once by
+     * envrun_netns_create) instead of creating one; -1: a new one per sandbox. */
+    int net_ns_fd;
 } envrun_spawn_config;
 
 /* Result of envrun_spawn. For with_init=1 the parent later gets the job's status on report_fd. */
@@ -101,6 +104,10 @@ typedef struct envrun_spawn_result {
     int setup_errno;
     void *stack;   /* the child's stack: released by envrun_spawn_release after pid is reaped */
 } envrun_spawn_result;
+
+/* A new, empty network namespace (only a downed loopback): an O_CLOEXEC fd, or -1 with the
+ * reason in err. Made on a short-lived thread, so no thread of this process ever lives in it. */
+int envrun_netns_create(char *err, size_t errlen);
 
 /* Starts the sandbox. Returns 0 when the program was started; 1 when a set-up step inside the
  * child failed ("step: strerror" in err; pid must still be reaped); -1 when the parent could not

@@ -10,13 +10,13 @@
 # pid 1 reaches every other process of the namespace), reaps, and reports the wait status.
 import atexit
 import ctypes
+import gc
 import json
 import os
 import resource
 import signal
 import socket
 import sys
-import threading
 import types
 from importlib.machinery import SourceFileLoader
 
@@ -94,9 +94,12 @@ def exit_code(e):
 
 
 def finish(code):
-    """What interpreter shutdown does: join threads, run atexit, flush."""
+    """What interpreter shutdown does: join threads (when the job imported threading, as
+    Py_Finalize does), run atexit, flush."""
+    threading = sys.modules.get("threading")
     try:
-        threading._shutdown()
+        if threading is not None:
+            threading._shutdown()
     except BaseException:
         pass
     try:
@@ -114,8 +117,40 @@ def finish(code):
     return code
 
 
+# SysV IPC objects outlive every process, and all jobs of this worker share its IPC namespace: what
+# one job creates must be gone before the next starts. (POSIX message queues are ENOSYS in the
+# seccomp policy.) The counts come from one *_INFO call per kind; the job's uid is the only one
+# mapped in its user namespace, so it cannot give an object away: we, the same uid, remove it.
+IPC_RMID, SHM_INFO, MSG_INFO, SEM_INFO = 0, 14, 12, 19
+IPC_KINDS = (  # name, count call, index of the in-use count in its info struct, remove call
+    ("shm", lambda buf: libc.shmctl(0, SHM_INFO, buf), 0, lambda i: libc.shmctl(i, IPC_RMID, None)),
+    ("msg", lambda buf: libc.msgctl(0, MSG_INFO, buf), 0, lambda i: libc.msgctl(i, IPC_RMID, None)),
+    ("sem", lambda buf: libc.semctl(0, 0, SEM_INFO, buf), 7, lambda i: libc.semctl(i, 0, IPC_RMID)),
+)
+IPC_INFO_BUF = (ctypes.c_int * 64)()
+
+
+def clear_ipc():
+    """Removes every SysV IPC object of the namespace; False if one is left."""
+    clean = True
+    for name, count, field, remove in IPC_KINDS:
+        if count(IPC_INFO_BUF) < 0 or IPC_INFO_BUF[field] == 0:
+            continue
+        with open("/proc/sysvipc/" + name) as f:
+            ids = [int(line.split()[1]) for line in f.read().splitlines()[1:] if line.strip()]
+        for i in ids:
+            remove(i)
+        clean = clean and count(IPC_INFO_BUF) >= 0 and IPC_INFO_BUF[field] == 0
+    return clean
+
+
 def main():
     ctl = socket.socket(fileno=3)
+    # Cost per job is mostly copy-on-write page faults in the forked child (~2 us each here).
+    # Two things keep their number down: this process never imports threading (its after-fork
+    # hook runs Python code in every child: +0.3 ms and ~140 faults per job, measured), and
+    # gc.freeze() keeps the child's collections off the zygote's own objects.
+    gc.freeze()
     ctl.send(b'{"ready": true}')
     while True:
         try:
@@ -153,11 +188,18 @@ def main():
                 break
             except InterruptedError:
                 continue
+        try:
+            clean = clear_ipc()
+        except Exception:
+            clean = False
         ctl.send(json.dumps({
             "status": status,
             "utime_us": int(ru.ru_utime * 1e6), "stime_us": int(ru.ru_stime * 1e6),
             "maxrss_kb": ru.ru_maxrss,
+            "retire": not clean,
         }).encode())
+        if not clean:
+            os._exit(0)  # envrun replaces a worker that retires
 
 
 main()

@@ -107,6 +107,9 @@ final class WarmWorker: @unchecked Sendable {
                     let us = ((obj["utime_us"] as? Int) ?? 0) + ((obj["stime_us"] as? Int) ?? 0)
                     out.cpuMs = Double(us) / 1000
                     out.maxRssKb = (obj["maxrss_kb"] as? Int) ?? 0
+                    // The worker could not clear what the job left (SysV IPC) and exits: the
+                    // job's result stands, the next job gets a new worker.
+                    if obj["retire"] as? Bool == true { stop() }
                 } else {
                     out.sandboxError = "warm worker: \((obj["error"] as? String) ?? "bad report")"
                 }

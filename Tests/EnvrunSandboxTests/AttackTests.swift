@@ -102,6 +102,53 @@ extension SandboxSuites {
             }
         }
 
+        /// A job plants things for the slot's next job: an abstract unix socket held by a daemon
+        /// (network namespaces are per slot and reused), a SysV shared-memory segment and a message
+        /// queue (they outlive every process; warm jobs share their worker's IPC namespace). The
+        /// next job of the same slot must find none of them, cold and warm.
+        @Test func nothingLeftForTheNextJob() async throws {
+            if skipUnlessRoot() { return }
+            let ex = try #require(Self.executor)
+            let key = Int32.random(in: 1000...1_000_000)
+            let plant = """
+                import ctypes, os, socket, time
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.shmat.restype = ctypes.c_void_p
+                shm = libc.shmget(\(key), 4096, 0o1600)
+                addr = libc.shmat(shm, None, 0)
+                ctypes.memmove(addr, b"left by the previous job", 24)
+                libc.shmdt(ctypes.c_void_p(addr))
+                msq = libc.msgget(\(key), 0o1600)
+                print("planted", shm, msq, flush=True)
+                if os.fork() == 0:
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.bind("\\0envrun-leftover-\(key)")
+                    s.listen(1)
+                    time.sleep(30)
+                time.sleep(0.2)
+                """
+            let look = """
+                import ctypes, socket
+                libc = ctypes.CDLL(None, use_errno=True)
+                print("shm", libc.shmget(\(key), 0, 0), "msg", libc.msgget(\(key), 0))
+                print(open("/proc/sysvipc/shm").read().count("\\n") - 1, open("/proc/sysvipc/msg").read().count("\\n") - 1)
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    s.connect("\\0envrun-leftover-\(key)")
+                    print("CONNECTED")
+                except OSError as e:
+                    print("refused", type(e).__name__)
+                """
+            for warm in [false, true] {
+                let a = await ex.run(python(plant), warm: warm)
+                #expect(a.verdict == .ok && a.stdout.hasPrefix("planted") && !a.stdout.contains("-1"),
+                        "warm=\(warm): \(a.verdict) \(a.stdout) \(a.stderr.suffix(300))")
+                let b = await ex.run(python(look), warm: warm)
+                #expect(b.verdict == .ok, "warm=\(warm): \(b.verdict) \(b.stderr.suffix(300))")
+                #expect(b.stdout == "shm -1 msg -1\n0 0\nrefused ConnectionRefusedError\n", "warm=\(warm): \(b.stdout)")
+            }
+        }
+
         @Test func tcpAndUdpToLoopbackListener() async throws {
             let listeners = LoopbackListeners()
             for kind in ["SOCK_STREAM", "SOCK_DGRAM"] {

@@ -58,6 +58,65 @@ int envrun_wipe_dir(const char *dir) {
     return wipe_at(fd, 0);
 }
 
+int envrun_freeze_dir(const char *work, const char *keep) {
+    int w = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (w < 0) return -1;
+    int k = open(keep, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (k < 0) {
+        close(w);
+        return -1;
+    }
+    DIR *d = fdopendir(w);
+    if (!d) {
+        close(w);
+        close(k);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            rc = -1;
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) continue; /* ".", "..", dirs, links, fifos: not kept */
+        /* Nothing of the job runs now (the compiler and its children are dead), so no race. */
+        if (fchownat(dirfd(d), e->d_name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fchmodat(dirfd(d), e->d_name, st.st_mode & 0555, 0) < 0 ||
+            linkat(dirfd(d), e->d_name, k, e->d_name, 0) < 0)
+            rc = -1;
+    }
+    closedir(d);
+    close(k);
+    return rc;
+}
+
+int envrun_restore_dir(const char *keep, const char *work) {
+    int w = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (w < 0) return -1;
+    int k = open(keep, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (k < 0) {
+        close(w);
+        return -1;
+    }
+    DIR *d = fdopendir(k);
+    if (!d) {
+        close(w);
+        close(k);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (linkat(dirfd(d), e->d_name, w, e->d_name, 0) < 0) rc = -1;
+    }
+    closedir(d);
+    close(w);
+    return rc;
+}
+
 int envrun_mount_tmpfs(const char *dir, long long size_bytes, long long inodes, uid_t uid, gid_t gid) {
     char opts[160];
     snprintf(opts, sizeof opts, "size=%lld,nr_inodes=%lld,mode=0700,uid=%u,gid=%u", size_bytes, inodes,

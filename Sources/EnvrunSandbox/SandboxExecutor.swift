@@ -39,7 +39,7 @@ public struct SandboxConfiguration: Sendable {
 
 /// The seccomp-confined executor: cold runs for full per-run isolation and every language, a warm
 /// worker per slot for Python. Conforms to `CodeExecutor`; a failing program is a verdict.
-public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
+public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
     public let policy: SandboxPolicy
     public let configuration: SandboxConfiguration
     let layout: SandboxLayout
@@ -49,6 +49,8 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
     private let slotCount: Int
     private let logger: Logger
     private let closed = ManagedAtomicFlag()
+    /// Compile steps run so far (tests check that a multi-run request compiles once).
+    let compiles = LockedCounter()
 
     public init(configuration: SandboxConfiguration = .default, logger: Logger = Logger(label: "envrun.sandbox"))
         throws
@@ -114,6 +116,33 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         return result
     }
 
+    /// Compiled languages: compiles once in one slot and runs every stdin there (each case in a
+    /// fresh cold sandbox, the work dir reset to the compiled files). Interpreted languages: one
+    /// ordinary run per stdin (warm for Python).
+    public func run(_ request: ExecRequest, stdins: [String]) async -> [ExecResult] {
+        guard let lang = policy.language(request.language), lang.compile != nil else {
+            var results: [ExecResult] = []
+            for stdin in stdins {
+                var r = request
+                r.stdin = stdin
+                results.append(await run(r))
+            }
+            return results
+        }
+        guard !stdins.isEmpty else { return [] }
+        if closed.isSet { return stdins.map { _ in ExecResult(verdict: .sandboxError, detail: "the executor is shut down") } }
+        let slot = await pool.acquire()
+        let results: [ExecResult] = await withCheckedContinuation { cont in
+            slot.thread.async {
+                cont.resume(returning: self.runCasesBlocking(request, stdins: stdins, lang: lang, slot: slot))
+                slot.reapPending()
+                if !slot.wipe() { self.logger.warning("could not wipe slot \(slot.index)") }
+            }
+        }
+        await pool.release(slot)
+        return results
+    }
+
     /// The lease of this executor (its uids are uid_base + 64 * lease + slot).
     var leaseIndex: Int { lease.index }
     var leaseDirectory: String { lease.directory }
@@ -137,11 +166,40 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
     // MARK: - blocking part, on the slot's thread
 
     private func runBlocking(_ req: ExecRequest, lang: LanguageDefinition, slot: Slot, warm: Bool) -> ExecResult {
-        let settings = policy.limits.slot
-        let program = programs[lang.seccomp]!
-        let runLimits = policy.limits.run.applying(req.limits, max: policy.limits.max)
-        let extraMB = settings.tmpfsMB + settings.cgroupHeadroomMB
-        // Files first: the program, then the request's extra files (plain names only).
+        if let failure = writeFiles(req, lang: lang, slot: slot) { return failure }
+        let compiled = compile(lang: lang, slot: slot)
+        if let failure = compiled.failure { return failure }
+        return runProgram(req, stdin: req.stdin, lang: lang, slot: slot, warm: warm, compileMs: compiled.ms)
+    }
+
+    /// Compile once, run many: the compiled files are frozen (root-owned, read-only) and linked back
+    /// into a wiped work dir before each case, so no case sees what an earlier one wrote.
+    func runCasesBlocking(_ req: ExecRequest, stdins: [String], lang: LanguageDefinition, slot: Slot) -> [ExecResult] {
+        if let failure = writeFiles(req, lang: lang, slot: slot) { return stdins.map { _ in failure } }
+        let compiled = compile(lang: lang, slot: slot)
+        if let failure = compiled.failure { return stdins.map { _ in failure } }
+        guard envrun_freeze_dir(slot.workDir, slot.keepDir) == 0 else {
+            let r = ExecResult(verdict: .sandboxError, detail: "keeping the compiled files: \(String(cString: strerror(errno)))")
+            return stdins.map { _ in r }
+        }
+        defer { _ = envrun_wipe_dir(slot.keepDir) }
+        var results: [ExecResult] = []
+        for (i, stdin) in stdins.enumerated() {
+            if i > 0 {
+                slot.reapPending()
+                guard slot.wipe(), envrun_restore_dir(slot.keepDir, slot.workDir) == 0 else {
+                    results.append(ExecResult(verdict: .sandboxError,
+                                              detail: "restoring the work dir: \(String(cString: strerror(errno)))"))
+                    continue
+                }
+            }
+            results.append(runProgram(req, stdin: stdin, lang: lang, slot: slot, warm: false, compileMs: compiled.ms))
+        }
+        return results
+    }
+
+    /// The program and the request's extra files (plain names only), written into the work dir.
+    private func writeFiles(_ req: ExecRequest, lang: LanguageDefinition, slot: Slot) -> ExecResult? {
         var files = [(lang.sourceFile, req.source)]
         for (name, content) in req.files.sorted(by: { $0.key < $1.key }) {
             guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
@@ -160,28 +218,44 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
                 return ExecResult(verdict: .sandboxError, detail: "writing \(name): \(String(cString: strerror(errno)))")
             }
         }
-        let stdin = Array(req.stdin.utf8)
-        func subst(_ argv: [String], _ l: PhaseLimits) -> [String] {
-            argv.map { $0.replacingOccurrences(of: "${memory_mb}", with: "\(l.memoryMB)") }
+        return nil
+    }
+
+    private func substitute(_ argv: [String], _ l: PhaseLimits) -> [String] {
+        argv.map { $0.replacingOccurrences(of: "${memory_mb}", with: "\(l.memoryMB)") }
+    }
+
+    /// The compile step of a compiled language (cold, with the `compile` limits): its wall time, or
+    /// the final result when it failed (`compile_error`, or `sandbox_error`).
+    private func compile(lang: LanguageDefinition, slot: Slot) -> (ms: Double, failure: ExecResult?) {
+        guard let compile = lang.compile else { return (0, nil) }
+        let settings = policy.limits.slot
+        let cl = policy.limits.compile
+        let spec = PhaseSpec(argv: substitute(compile, cl), limits: cl, addressSpaceLimit: lang.addressSpaceLimit,
+                             program: programs[lang.seccomp]!, stdin: [],
+                             cgroupExtraMB: settings.tmpfsMB + settings.cgroupHeadroomMB)
+        compiles.increment()
+        let o = runCold(spec, slot: slot, layout: layout)
+        var r = VerdictRules.result(o, limits: cl, language: lang)
+        if r.verdict == .sandboxError { return (0, r) }
+        if r.verdict != .ok {
+            r.detail = "compiler: " + (r.stderr.isEmpty ? r.stdout : r.stderr).prefix(4000)
+            r.verdict = .compileError
+            return (0, r)
         }
-        var compileMs = 0.0
-        if let compile = lang.compile {
-            let cl = policy.limits.compile
-            let spec = PhaseSpec(argv: subst(compile, cl), limits: cl, addressSpaceLimit: lang.addressSpaceLimit,
-                                 program: program, stdin: [], cgroupExtraMB: extraMB)
-            let o = runCold(spec, slot: slot, layout: layout)
-            var r = VerdictRules.result(o, limits: cl, language: lang)
-            if r.verdict == .sandboxError { return r }
-            if r.verdict != .ok {
-                r.detail = "compiler: " + (r.stderr.isEmpty ? r.stdout : r.stderr).prefix(4000)
-                r.verdict = .compileError
-                return r
-            }
-            compileMs = r.wallMs
-        }
-        let spec = PhaseSpec(argv: subst(lang.run, runLimits), limits: runLimits,
-                             addressSpaceLimit: lang.addressSpaceLimit, program: program, stdin: stdin,
-                             cgroupExtraMB: extraMB)
+        return (r.wallMs, nil)
+    }
+
+    /// One run of the (written, compiled) program with `stdin`, warm or cold.
+    private func runProgram(_ req: ExecRequest, stdin: String, lang: LanguageDefinition, slot: Slot, warm: Bool,
+                            compileMs: Double) -> ExecResult
+    {
+        let settings = policy.limits.slot
+        let program = programs[lang.seccomp]!
+        let runLimits = policy.limits.run.applying(req.limits, max: policy.limits.max)
+        let spec = PhaseSpec(argv: substitute(lang.run, runLimits), limits: runLimits,
+                             addressSpaceLimit: lang.addressSpaceLimit, program: program, stdin: Array(stdin.utf8),
+                             cgroupExtraMB: settings.tmpfsMB + settings.cgroupHeadroomMB)
         var outcome: RawOutcome
         if warm {
             if slot.warm == nil || !(slot.warm!.alive) || slot.warm!.jobs >= settings.warmRecycleAfter {
@@ -202,6 +276,13 @@ public final class SandboxExecutor: CodeExecutor, @unchecked Sendable {
         }
         return r
     }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
 }
 
 /// A set-once flag (shutdown).

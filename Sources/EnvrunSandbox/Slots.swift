@@ -18,6 +18,9 @@ final class Slot: @unchecked Sendable {
     let dir: String
     let workDir: String
     let tmpDir: String
+    /// Root-only: the compiled files of a multi-run request, linked back into work/ before each
+    /// case (never mounted into a sandbox).
+    let keepDir: String
     /// Cgroups of cold runs and of the warm worker (kept apart so neither counts the other).
     let cgroup: CgroupSlot?
     let warmCgroup: CgroupSlot?
@@ -36,6 +39,7 @@ final class Slot: @unchecked Sendable {
         dir = "\(lease.directory)/slot\(index)"
         workDir = dir + "/work"
         tmpDir = dir + "/tmp"
+        keepDir = dir + "/keep"
         var ns: Int32 = -1
         if network {
             var err = [CChar](repeating: 0, count: 160)
@@ -59,6 +63,7 @@ final class Slot: @unchecked Sendable {
             mkdir(d, 0o700)
             chown(d, uid, gid)
         }
+        mkdir(keepDir, 0o700)
         cgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)") : nil
         warmCgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)w") : nil
         cgroup?.killAll()

@@ -176,6 +176,11 @@ int envrun_wtermsig(int status);
 
 /* Removes everything below dir (not dir itself), never following symlinks. Returns 0 or -1. */
 int envrun_wipe_dir(const char *dir);
+/* Compile once, run many: makes every regular file in work root-owned and read-only (mode & 0555;
+ * the job cannot change them) and hard-links it into keep. Other entries are not kept. */
+int envrun_freeze_dir(const char *work, const char *keep);
+/* Hard-links every file of keep back into work (after work was wiped). */
+int envrun_restore_dir(const char *keep, const char *work);
 /* Mounts a tmpfs (size in bytes, inode cap) at dir, owned by uid:gid, mode 0700. */
 int envrun_mount_tmpfs(const char *dir, long long size_bytes, long long inodes, uid_t uid, gid_t gid);
 int envrun_umount(const char *dir);

@@ -171,6 +171,18 @@ static int init_main(void *arg) {
      * capability over it (its user namespace does not own it), seccomp allows only AF_UNIX
      * sockets, and every process of the run is dead before the slot's next run starts. */
     if (cfg->net_ns_fd >= 0 && setns(cfg->net_ns_fd, CLONE_NEWNET) < 0) fail(rfd, "setns-net");
+    int slot_root = (cfg->ns_flags & ENVRUN_NS_MOUNT) && cfg->mnt_ns_fd >= 0 && cfg->with_init;
+    if (slot_root) {
+        /* The slot's prebuilt root: enter it, take a private copy for this run (what the run
+         * mounts, /proc, dies with it; the slot's root stays as built) and mount the /proc of this
+         * pid namespace. The job is cloned after this, into the copy. */
+        if (setns(cfg->mnt_ns_fd, CLONE_NEWNS) < 0) fail(rfd, "setns-mnt");
+        if (unshare(CLONE_NEWNS) < 0) fail(rfd, "unshare-mnt");
+        if ((cfg->ns_flags & ENVRUN_NS_PID) &&
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
+            fail(rfd, "mount-proc");
+        if (chdir("/") < 0) fail(rfd, "chdir-root");
+    }
     /* Cold runs: the parent's thread stays blocked in envrun_supervise for the whole run, so if
      * the parent dies, so does the sandbox. (The warm worker exits on its control socket's EOF.) */
     if (cfg->with_init && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) fail(rfd, "pdeathsig");
@@ -185,9 +197,10 @@ static int init_main(void *arg) {
     int up[2] = {-1, -1}, down[2] = {-1, -1};
     int userns = (cfg->ns_flags & ENVRUN_NS_USER) != 0;
     if (cfg->with_init) {
-        /* Clone the job first: a new task waits for a CPU (here up to ~10 ms under load), and it
-         * can do that while we build the root. It blocks until we say "go", with the root built
-         * (pivot_root moves its root too: same mount namespace) and its uid/gid maps written. */
+        /* The job blocks until we say "go", with its root ready and its uid/gid maps written.
+         * With the slot's root it is cloned into our copy of it; without, it is cloned before we
+         * build one (pivot_root moves its root too: same mount namespace), so that its wait for a
+         * CPU (here up to ~10 ms under load) overlaps the build. */
         if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail(rfd, "sync-pipes");
         ctx->exec_r = up[0];
         ctx->maps_r = down[0];
@@ -197,7 +210,7 @@ static int init_main(void *arg) {
         close(up[1]);
         close(down[0]);
     }
-    if (cfg->ns_flags & ENVRUN_NS_MOUNT) {
+    if ((cfg->ns_flags & ENVRUN_NS_MOUNT) && !slot_root) {
         const char *step = envrun_build_root(cfg);
         if (step) fail(rfd, step);
     }
@@ -298,7 +311,8 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
     int flags = CLONE_VM | SIGCHLD;
     if (cfg->ns_flags & ENVRUN_NS_PID) flags |= CLONE_NEWPID;
     if ((cfg->ns_flags & ENVRUN_NS_NET) && cfg->net_ns_fd < 0) flags |= CLONE_NEWNET;
-    if (cfg->ns_flags & ENVRUN_NS_MOUNT) flags |= CLONE_NEWNS;
+    /* With the slot's root, pid 1 enters it and unshares a copy itself. */
+    if ((cfg->ns_flags & ENVRUN_NS_MOUNT) && !(cfg->with_init && cfg->mnt_ns_fd >= 0)) flags |= CLONE_NEWNS;
     if (cfg->ns_flags & ENVRUN_NS_IPC) flags |= CLONE_NEWIPC;
     if (cfg->ns_flags & ENVRUN_NS_UTS) flags |= CLONE_NEWUTS;
     sigset_t all, old;
@@ -356,3 +370,57 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
     return rc;
 }
 
+
+struct rootns_ctx {
+    envrun_spawn_config cfg;
+    int fd;
+    int err_no;
+    const char *step;
+};
+
+static int rootns_main(void *arg) {
+    struct rootns_ctx *c = arg;
+    /* Shares our fd table (CLONE_FILES): the fd opened here is the caller's. Opened before the
+     * pivot: the namespace is the same object after it. */
+    int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        c->err_no = errno;
+        c->step = "open-mnt-ns";
+        return 1;
+    }
+    umask(0); /* as in init_main: the device nodes are 0666 (no CLONE_FS: ours alone) */
+    const char *step = envrun_build_root(&c->cfg);
+    if (step) {
+        c->err_no = errno;
+        c->step = step;
+        close(fd);
+        return 1;
+    }
+    c->fd = fd;
+    return 0;
+}
+
+int envrun_root_ns_create(const envrun_spawn_config *cfg, char *err, size_t errlen) {
+    struct rootns_ctx c;
+    memset(&c, 0, sizeof c);
+    c.cfg = *cfg;
+    c.cfg.ns_flags &= ~ENVRUN_NS_PID; /* no /proc yet: each run mounts its own */
+    c.fd = -1;
+    char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        snprintf(err, errlen, "mmap-stack: %s", strerror(errno));
+        return -1;
+    }
+    /* CLONE_NEWNS always: envrun_build_root pivots the root of the namespace it runs in. */
+    pid_t pid = (pid_t)clone(rootns_main, stack + STACK_SIZE, CLONE_VM | CLONE_FILES | CLONE_NEWNS | SIGCHLD, &c);
+    if (pid < 0) {
+        snprintf(err, errlen, "clone: %s", strerror(errno));
+        munmap(stack, STACK_SIZE);
+        return -1;
+    }
+    int st = 0;
+    while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR) {}
+    munmap(stack, STACK_SIZE);
+    if (c.fd < 0) snprintf(err, errlen, "%s: %s", c.step ? c.step : "root-ns", strerror(c.err_no));
+    return c.fd;
+}

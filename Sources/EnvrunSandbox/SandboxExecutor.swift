@@ -84,6 +84,17 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
             lease.release()
             throw error
         }
+        if ns & Int32(ENVRUN_NS_MOUNT) != 0 {
+            for slot in slots {
+                let (fd, err) = makeSlotRoot(slot: slot, layout: layout)
+                guard fd >= 0 else {
+                    slots.forEach { $0.close() }
+                    lease.release()
+                    throw EnvrunError(.unavailable, "cannot build the sandbox root of slot \(slot.index): \(err)")
+                }
+                slot.rootns = fd
+            }
+        }
         slotCount = slots.count
         pool = SlotPool(slots: slots)
         logger.debug("sandbox ready", metadata: ["slots": "\(slotCount)", "lease": "\(lease.index)"])

@@ -86,49 +86,75 @@ func spawnSandbox(
     argv: [String], slot: Slot, layout: SandboxLayout, limits: envrun_rlimits, program: SeccompProgram,
     stdio: (Int32, Int32, Int32), keepFd: Int32, withInit: Bool, cgroup: CgroupSlot?
 ) -> (rc: Int32, result: envrun_spawn_result, error: String) {
+    var result = envrun_spawn_result()
+    var err = [CChar](repeating: 0, count: 256)
+    let cgFds = cgroup?.procsFds ?? []
+    let rc: Int32 = withSpawnConfig(argv: argv, slot: slot, layout: layout) { cfg in
+        cgFds.withUnsafeBufferPointer { cgP in
+            cfg.stdin_fd = stdio.0
+            cfg.stdout_fd = stdio.1
+            cfg.stderr_fd = stdio.2
+            cfg.keep_fd = keepFd
+            cfg.with_init = withInit ? 1 : 0
+            cfg.cgroup_fds = cgP.baseAddress
+            cfg.cgroup_fd_count = Int32(cgFds.count)
+            cfg.limits = limits
+            cfg.filter = UnsafePointer(program.bpf)
+            // Cold runs join the slot's network namespace and start from the slot's root; the warm
+            // worker (started rarely) gets new ones of its own.
+            cfg.net_ns_fd = withInit ? slot.netns : -1
+            cfg.mnt_ns_fd = withInit ? slot.rootns : -1
+            return envrun_spawn(&cfg, &result, &err, err.count)
+        }
+    }
+    return (rc, result, String(cString: err))
+}
+
+/// The slot's root, built once in a mount namespace of its own (an fd; each cold run's pid 1
+/// enters a private copy of it). Returns the fd, or -1 and the failing step.
+func makeSlotRoot(slot: Slot, layout: SandboxLayout) -> (Int32, String) {
+    var err = [CChar](repeating: 0, count: 256)
+    let fd = withSpawnConfig(argv: ["/"], slot: slot, layout: layout) { cfg in
+        envrun_root_ns_create(&cfg, &err, err.count)
+    }
+    return (fd, String(cString: err))
+}
+
+/// An `envrun_spawn_config` with the slot's and the layout's paths filled in (valid inside `body`).
+func withSpawnConfig<R>(argv: [String], slot: Slot, layout: SandboxLayout,
+                        _ body: (inout envrun_spawn_config) -> R) -> R
+{
     let cArgv = CStrings(argv)
     let cEnv = CStrings(layout.environment)
     let cRo = CStrings(layout.readOnlyPaths)
     let cLinks = CStrings(layout.symlinks.flatMap { [$0.0, $0.1] })
-    let cgFds = cgroup?.procsFds ?? []
-    var result = envrun_spawn_result()
-    var err = [CChar](repeating: 0, count: 256)
-    let rc: Int32 = cArgv.withArray { argvP in
+    return cArgv.withArray { argvP in
         cEnv.withArray { envP in
             cRo.withArray { roP in
                 cLinks.withArray { linksP in
-                    cgFds.withUnsafeBufferPointer { cgP in
-                        layout.rootDir.withCString { rootP in
-                            slot.workDir.withCString { workP in
-                                slot.tmpDir.withCString { tmpP in
-                                    var cfg = envrun_spawn_config()
-                                    cfg.path = UnsafePointer(argvP[0])
-                                    cfg.argv = argvP
-                                    cfg.envp = envP
-                                    cfg.stdin_fd = stdio.0
-                                    cfg.stdout_fd = stdio.1
-                                    cfg.stderr_fd = stdio.2
-                                    cfg.keep_fd = keepFd
-                                    cfg.ns_flags = layout.nsFlags
-                                    cfg.with_init = withInit ? 1 : 0
-                                    cfg.uid = slot.uid
-                                    cfg.gid = slot.gid
-                                    cfg.root_dir = rootP
-                                    cfg.work_src = workP
-                                    cfg.tmp_src = tmpP
-                                    cfg.ro_paths = UnsafeRawPointer(roP).assumingMemoryBound(
-                                        to: UnsafePointer<CChar>?.self)
-                                    cfg.symlinks = UnsafeRawPointer(linksP).assumingMemoryBound(
-                                        to: UnsafePointer<CChar>?.self)
-                                    cfg.cgroup_fds = cgP.baseAddress
-                                    cfg.cgroup_fd_count = Int32(cgFds.count)
-                                    cfg.limits = limits
-                                    cfg.filter = UnsafePointer(program.bpf)
-                                    // Cold runs join the slot's network namespace; the warm
-                                    // worker (started rarely) gets a new one of its own.
-                                    cfg.net_ns_fd = withInit ? slot.netns : -1
-                                    return envrun_spawn(&cfg, &result, &err, err.count)
-                                }
+                    layout.rootDir.withCString { rootP in
+                        slot.workDir.withCString { workP in
+                            slot.tmpDir.withCString { tmpP in
+                                var cfg = envrun_spawn_config()
+                                cfg.path = UnsafePointer(argvP[0])
+                                cfg.argv = argvP
+                                cfg.envp = envP
+                                cfg.stdin_fd = -1
+                                cfg.stdout_fd = -1
+                                cfg.stderr_fd = -1
+                                cfg.keep_fd = -1
+                                cfg.net_ns_fd = -1
+                                cfg.mnt_ns_fd = -1
+                                cfg.ns_flags = layout.nsFlags
+                                cfg.uid = slot.uid
+                                cfg.gid = slot.gid
+                                cfg.root_dir = rootP
+                                cfg.work_src = workP
+                                cfg.tmp_src = tmpP
+                                cfg.ro_paths = UnsafeRawPointer(roP).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+                                cfg.symlinks = UnsafeRawPointer(linksP).assumingMemoryBound(
+                                    to: UnsafePointer<CChar>?.self)
+                                return body(&cfg)
                             }
                         }
                     }
@@ -136,7 +162,6 @@ func spawnSandbox(
             }
         }
     }
-    return (rc, result, String(cString: err))
 }
 
 /// Pipes for stdin, stdout, stderr: (parent end, child end) each.

@@ -28,6 +28,8 @@ final class Slot: @unchecked Sendable {
     /// The slot's network namespace (an fd), joined by every cold run's pid 1; -1 when the machine
     /// has no network namespaces.
     let netns: Int32
+    /// The slot's prebuilt root (a mount namespace fd, see `makeSlotRoot`); -1 without one.
+    var rootns: Int32 = -1
     var warm: WarmWorker?
     /// The last cold run's pid 1, which reported and is now exiting (namespace teardown).
     var pendingReap: envrun_spawn_result?
@@ -105,6 +107,7 @@ final class Slot: @unchecked Sendable {
         _ = envrun_umount(dir)
         rmdir(dir)
         if netns >= 0 { Glibc.close(netns) }
+        if rootns >= 0 { Glibc.close(rootns) }
     }
 }
 

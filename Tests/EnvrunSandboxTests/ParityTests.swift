@@ -37,6 +37,19 @@ let parityTable: [ParityCase] = [
         """, verdict: .ok, stdout: "main\nthread\natexit\n"),
     // A fresh interpreter has not imported threading; neither may the warm worker (its after-fork
     // hook would run in every job: measured +0.3 ms per warm job).
+    // The slot's prebuilt root (cold) and the worker's own root (warm) must look the same.
+    ParityCase(name: "dev and proc", source: """
+        import os
+        print(sorted(os.listdir('/dev')))
+        open('/dev/null', 'w').write('x')
+        print(oct(os.stat('/dev/null').st_mode & 0o777), os.path.exists('/proc/self/status'))
+        print(sorted(os.listdir('/')))
+        """, verdict: .ok, stdout: """
+        ['fd', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'urandom', 'zero']
+        0o666 True
+        ['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr', 'work']
+
+        """),
     ParityCase(name: "threading not preloaded", source: "import sys\nprint('threading' in sys.modules)",
                verdict: .ok, stdout: "False\n"),
     ParityCase(name: "fork, pipe, socketpair, waitpid, prctl", source: """

@@ -94,6 +94,10 @@ typedef struct envrun_spawn_config {
     /* >= 0 (with ENVRUN_NS_NET): pid 1 joins this network namespace (the slot's own, made once by
      * envrun_netns_create) instead of creating one; -1: a new one per sandbox. */
     int net_ns_fd;
+    /* >= 0 (with ENVRUN_NS_MOUNT, init mode): pid 1 enters this mount namespace (the slot's root,
+     * built once by envrun_root_ns_create), unshares a private copy of it and mounts the /proc of
+     * its pid namespace there, instead of building a root from scratch; -1: build one per run. */
+    int mnt_ns_fd;
 } envrun_spawn_config;
 
 /* Result of envrun_spawn. For with_init=1 the parent later gets the job's status on report_fd. */
@@ -108,6 +112,11 @@ typedef struct envrun_spawn_result {
 /* A new, empty network namespace (only a downed loopback): an O_CLOEXEC fd, or -1 with the
  * reason in err. Made on a short-lived thread, so no thread of this process ever lives in it. */
 int envrun_netns_create(char *err, size_t errlen);
+
+/* Builds a sandbox root (cfg's root_dir, work_src, tmp_src, ro_paths, symlinks; /proc left
+ * empty) in a new mount namespace, once per slot, and returns an O_CLOEXEC fd of that namespace,
+ * or -1 with "step: reason" in err. */
+int envrun_root_ns_create(const envrun_spawn_config *cfg, char *err, size_t errlen);
 
 /* Starts the sandbox. Returns 0 when the program was started; 1 when a set-up step inside the
  * child failed ("step: strerror" in err; pid must still be reaped); -1 when the parent could not

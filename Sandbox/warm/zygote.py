@@ -163,14 +163,14 @@ def main():
         if len(fds) != 3:
             for fd in fds:
                 os.close(fd)
-            ctl.send(json.dumps({"error": "expected 3 fds, got %d" % len(fds)}).encode())
+            ctl.send(("error expected 3 fds, got %d" % len(fds)).encode())
             continue
         try:
             pid = os.fork()
         except OSError as e:
             for fd in fds:
                 os.close(fd)
-            ctl.send(json.dumps({"error": "fork: %s" % e}).encode())
+            ctl.send(("error fork: %s" % e).encode())
             continue
         if pid == 0:
             run_job(job, fds)
@@ -192,12 +192,9 @@ def main():
             clean = clear_ipc()
         except Exception:
             clean = False
-        ctl.send(json.dumps({
-            "status": status,
-            "utime_us": int(ru.ru_utime * 1e6), "stime_us": int(ru.ru_stime * 1e6),
-            "maxrss_kb": ru.ru_maxrss,
-            "retire": not clean,
-        }).encode())
+        # "done <wait status> <cpu us> <maxrss kb> <retire>"
+        ctl.send(b"done %d %d %d %d" % (
+            status, int((ru.ru_utime + ru.ru_stime) * 1e6), ru.ru_maxrss, 0 if clean else 1))
         if not clean:
             os._exit(0)  # envrun replaces a worker that retires
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -273,4 +274,52 @@ long envrun_recv_timeout(int sock, void *buf, size_t length, int timeout_ms) {
     }
     return envrun_recv(sock, buf, length);
 }
+long long envrun_read_int(int fd, const char *key) {
+    char buf[4096];
+    ssize_t n;
+    do n = pread(fd, buf, sizeof buf - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    const char *p = buf;
+    if (key) {
+        size_t k = strlen(key);
+        for (;;) {
+            if (!strncmp(p, key, k) && p[k] == ' ') {
+                p += k + 1;
+                break;
+            }
+            p = strchr(p, '\n');
+            if (!p) return -1;
+            p++;
+        }
+    }
+    if (*p < '0' || *p > '9') return -1;
+    long long v = 0;
+    while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+    return v;
+}
+
+int envrun_read_ids(int fd, int *ids, int cap) {
+    char buf[8192];
+    ssize_t n;
+    do n = pread(fd, buf, sizeof buf - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    buf[n] = 0;
+    int count = 0;
+    for (const char *p = buf; *p && count < cap;) {
+        if (*p < '0' || *p > '9') {
+            p++;
+            continue;
+        }
+        int v = 0;
+        while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+        ids[count++] = v;
+    }
+    return count;
+}
+
 int envrun_gettid(void) { return (int)syscall(SYS_gettid); }
+
+void envrun_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }

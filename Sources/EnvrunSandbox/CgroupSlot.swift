@@ -1,3 +1,4 @@
+import CEnvrunSandbox
 import Foundation
 
 #if canImport(Glibc)
@@ -14,6 +15,11 @@ final class CgroupSlot: @unchecked Sendable {
     let memoryDir: String?
     let pidsDir: String?
     private(set) var procsFds: [Int32] = []
+    /// Files read or reset around every run, kept open (a path walk through cgroupfs and an open
+    /// per read cost more than the read): -1 when the hierarchy is missing.
+    private var oomControlFd: Int32 = -1
+    private var failcntFd: Int32 = -1
+    private var maxUsageFd: Int32 = -1
     private var memoryLimit = -1
     private var pidsLimit = -1
 
@@ -34,39 +40,33 @@ final class CgroupSlot: @unchecked Sendable {
             let fd = open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
             if fd >= 0 { procsFds.append(fd) }
         }
+        if let m = memoryDir {
+            oomControlFd = open(m + "/memory.oom_control", O_RDONLY | O_CLOEXEC)
+            failcntFd = open(m + "/memory.failcnt", O_RDONLY | O_CLOEXEC)
+            maxUsageFd = open(m + "/memory.max_usage_in_bytes", O_RDWR | O_CLOEXEC)
+        }
     }
 
-    /// Sets the limits of the next run (written only when they change) and resets the peak.
-    func prepare(memoryBytes: Int, pids: Int) {
-        if let m = memoryDir {
-            if memoryBytes != memoryLimit, Self.write(m + "/memory.limit_in_bytes", "\(memoryBytes)") {
-                memoryLimit = memoryBytes
-            }
-            _ = Self.write(m + "/memory.max_usage_in_bytes", "0")
+    /// Sets the limits of the next run (written only when they change); `resetPeak` zeroes the
+    /// memory high-water mark (cold runs report it as the peak).
+    func prepare(memoryBytes: Int, pids: Int, resetPeak: Bool = true) {
+        if let m = memoryDir, memoryBytes != memoryLimit,
+            Self.write(m + "/memory.limit_in_bytes", "\(memoryBytes)")
+        {
+            memoryLimit = memoryBytes
         }
+        if resetPeak && maxUsageFd >= 0 { _ = pwrite(maxUsageFd, "0", 1, 0) }
         if let p = pidsDir, pids != pidsLimit, Self.write(p + "/pids.max", "\(pids)") {
             pidsLimit = pids
         }
     }
 
     /// Cumulative count of OOM kills in the memory cgroup.
-    func oomKills() -> Int {
-        guard let m = memoryDir, let s = Self.read(m + "/memory.oom_control") else { return 0 }
-        for line in s.split(separator: "\n") where line.hasPrefix("oom_kill ") {
-            return Int(line.dropFirst(9)) ?? 0
-        }
-        return 0
-    }
+    func oomKills() -> Int { oomControlFd < 0 ? 0 : max(0, Int(envrun_read_int(oomControlFd, "oom_kill"))) }
 
-    func failCount() -> Int {
-        guard let m = memoryDir, let s = Self.read(m + "/memory.failcnt") else { return 0 }
-        return Int(s.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-    }
+    func failCount() -> Int { failcntFd < 0 ? 0 : max(0, Int(envrun_read_int(failcntFd, nil))) }
 
-    func peakBytes() -> Int {
-        guard let m = memoryDir, let s = Self.read(m + "/memory.max_usage_in_bytes") else { return 0 }
-        return Int(s.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-    }
+    func peakBytes() -> Int { maxUsageFd < 0 ? 0 : max(0, Int(envrun_read_int(maxUsageFd, nil))) }
 
     /// Moves one thread of ours (the slot thread) into both cgroups: what it clones is born there.
     func adopt(thread tid: pid_t) -> Bool {
@@ -82,17 +82,19 @@ final class CgroupSlot: @unchecked Sendable {
         return ok
     }
 
-    /// Host task ids in either cgroup of the slot, except this process's own threads (the slot
-    /// thread lives in the cold cgroups).
+    /// Host task ids in the slot's cgroups, except this process's own threads (the slot thread
+    /// lives in the cold cgroups). Opened per read: cgroup v1 keeps the list it built for an open
+    /// file and would hand the same list back to a re-read.
     func tasks() -> [pid_t] {
-        var set = Set<pid_t>()
-        for dir in [memoryDir, pidsDir].compactMap({ $0 }) {
-            for line in (Self.read(dir + "/tasks") ?? "").split(separator: "\n") {
-                if let p = pid_t(line) { set.insert(p) }
-            }
-        }
+        guard let dir = pidsDir ?? memoryDir else { return [] }
+        let fd = open(dir + "/tasks", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var ids = [Int32](repeating: 0, count: 4096)
+        let n = Int(envrun_read_ids(fd, &ids, Int32(ids.count)))
+        guard n > 0 else { return [] }
         let me = getpid()
-        return set.filter { access("/proc/\(me)/task/\($0)", F_OK) != 0 }.sorted()
+        return ids[0..<n].filter { access("/proc/\(me)/task/\($0)", F_OK) != 0 }.sorted()
     }
 
     /// SIGKILLs every task of the slot except `sparing`; returns how many were found.
@@ -103,10 +105,8 @@ final class CgroupSlot: @unchecked Sendable {
         return victims.count
     }
 
-    /// Closes the fds and removes the directories (after the last task is gone).
+    /// Removes the directories (after the last task is gone), then closes the fds.
     func remove() {
-        for fd in procsFds { close(fd) }
-        procsFds = []
         for dir in [memoryDir, pidsDir].compactMap({ $0 }) {
             for _ in 0..<50 {
                 if rmdir(dir) == 0 || errno == ENOENT { break }
@@ -114,6 +114,9 @@ final class CgroupSlot: @unchecked Sendable {
                 usleep(2000)
             }
         }
+        for fd in procsFds + [oomControlFd, failcntFd, maxUsageFd] where fd >= 0 { close(fd) }
+        procsFds = []
+        (oomControlFd, failcntFd, maxUsageFd) = (-1, -1, -1)
     }
 
     static func write(_ path: String, _ value: String) -> Bool {

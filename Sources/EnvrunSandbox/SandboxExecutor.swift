@@ -233,7 +233,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
     }
 
     private func substitute(_ argv: [String], _ l: PhaseLimits) -> [String] {
-        argv.map { $0.replacingOccurrences(of: "${memory_mb}", with: "\(l.memoryMB)") }
+        argv.map { $0.utf8.contains(UInt8(ascii: "$")) ? $0.replacingOccurrences(of: "${memory_mb}", with: "\(l.memoryMB)") : $0 }
     }
 
     /// The compile step of a compiled language (cold, with the `compile` limits): its wall time, or

@@ -17,8 +17,10 @@ final class SlotThread: @unchecked Sendable {
     private var stopped = false
     private var started = false
     private(set) var tid: pid_t = 0
+    let name: String
 
     init(name: String) {
+        self.name = name
         let t = Thread { [unowned self] in self.loop() }
         t.name = name
         t.stackSize = 1 << 20
@@ -56,6 +58,8 @@ final class SlotThread: @unchecked Sendable {
     }
 
     private func loop() {
+        // Foundation does not pass Thread.name to the kernel here: name it for ps, top and perf.
+        envrun_set_thread_name(name)
         cond.lock()
         tid = pid_t(envrun_gettid())
         started = true

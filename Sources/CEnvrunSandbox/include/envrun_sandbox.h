@@ -203,6 +203,13 @@ int envrun_send_fds(int sock, const void *data, size_t length, const int *fds, i
 int envrun_probe_namespaces(int ns_flags, char *err, size_t errlen);
 void envrun_ignore_sigpipe(void);
 int envrun_gettid(void);
+/* Reads a small kernel file from offset 0 (cgroup files kept open): the first integer, or with a
+ * key the integer after "key " at the start of a line; -1 when absent. */
+long long envrun_read_int(int fd, const char *key);
+/* Reads whitespace-separated ids (a cgroup's tasks) from offset 0; count stored, or -1. */
+int envrun_read_ids(int fd, int *ids, int cap);
+/* Names the calling thread (first 15 bytes) for ps, top and perf. */
+void envrun_set_thread_name(const char *name);
 int envrun_pipe_cloexec(int fds[2]);
 /* AF_UNIX SOCK_SEQPACKET pair, close-on-exec (warm worker control channel). */
 int envrun_socketpair_cloexec(int fds[2]);

@@ -15,8 +15,11 @@ import Glibc
 ///  7. `time_limit` (cpu)   SIGKILL with the CPU time past half of RLIMIT_CPU (soft = hard kills)
 ///  8. `memory_limit`       a non-zero exit with one of the language's out-of-memory messages
 ///                          (MemoryError, bad_alloc, "heap out of memory")
-///  9. `runtime_error`      any other non-zero exit or signal
-/// 10. `ok`                 exit status 0
+///  9. `time_limit` (cpu)   the program ended by itself but used more CPU than its limit
+///                          (RLIMIT_CPU counts whole seconds, so a 1500 ms limit is enforced at 2 s
+///                          and judged here against 1500 ms)
+/// 10. `runtime_error`      any other non-zero exit or signal
+/// 11. `ok`                 exit status 0
 enum VerdictRules {
     static func result(_ o: RawOutcome, limits: PhaseLimits, language: LanguageDefinition) -> ExecResult {
         var r = ExecResult(verdict: .ok)
@@ -72,6 +75,10 @@ enum VerdictRules {
         } else if r.exitCode != 0, language.memoryErrorPatterns.contains(where: { r.stderr.contains($0) }) {
             r.verdict = .memoryLimit
             r.detail = "out of memory at \(limits.memoryMB) MB"
+        } else if o.cpuMs > Double(limits.cpuMs) {
+            r.verdict = .timeLimit
+            r.timeLimitKind = .cpu
+            r.detail = "CPU time \(Int(o.cpuMs)) ms passed the limit of \(limits.cpuMs) ms"
         } else if r.exitCode == 0 {
             r.verdict = .ok
         } else {

@@ -74,6 +74,21 @@ extension SandboxSuites {
             }
         }
 
+        /// RLIMIT_CPU counts whole seconds: with a 1200 ms limit the kernel stops the program only
+        /// at 2 s, so one that ends by itself after 1.5 s of CPU is judged against 1200 ms.
+        @Test func cpuOverASubSecondLimitEndingByItself() async throws {
+            try await attack("""
+                import time
+                t = time.process_time()
+                while time.process_time() - t < 1.5:
+                    pass
+                print("done")
+                """, limits: ExecLimits(cpuMs: 1200, wallMs: 30000), expect: [.timeLimit]) { r in
+                #expect(r.timeLimitKind == .cpu)
+                #expect(r.stdout == "done\n")
+            }
+        }
+
         @Test func sleepForever() async throws {
             try await attack("import time\ntime.sleep(10**6)\n", limits: ExecLimits(cpuMs: 1000, wallMs: 700),
                              expect: [.timeLimit]) { r in

@@ -59,20 +59,25 @@ int envrun_wipe_dir(const char *dir) {
     return wipe_at(fd, 0);
 }
 
+/* Opens from (as a DIR stream) and to (an fd), both directories, never following links. */
+static int open_dir_pair(const char *from, const char *to, DIR **from_dir, int *to_fd) {
+    int f = open(from, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (f < 0) return -1;
+    *to_fd = open(to, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (*to_fd < 0 || !(*from_dir = fdopendir(f))) {
+        int e = errno;
+        close(f);
+        if (*to_fd >= 0) close(*to_fd);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 int envrun_freeze_dir(const char *work, const char *keep) {
-    int w = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (w < 0) return -1;
-    int k = open(keep, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (k < 0) {
-        close(w);
-        return -1;
-    }
-    DIR *d = fdopendir(w);
-    if (!d) {
-        close(w);
-        close(k);
-        return -1;
-    }
+    DIR *d;
+    int k;
+    if (open_dir_pair(work, keep, &d, &k) < 0) return -1;
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -94,19 +99,9 @@ int envrun_freeze_dir(const char *work, const char *keep) {
 }
 
 int envrun_restore_dir(const char *keep, const char *work) {
-    int w = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (w < 0) return -1;
-    int k = open(keep, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (k < 0) {
-        close(w);
-        return -1;
-    }
-    DIR *d = fdopendir(k);
-    if (!d) {
-        close(w);
-        close(k);
-        return -1;
-    }
+    DIR *d;
+    int w;
+    if (open_dir_pair(keep, work, &d, &w) < 0) return -1;
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d))) {

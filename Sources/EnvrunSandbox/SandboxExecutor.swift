@@ -113,12 +113,17 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
             return ExecResult(verdict: .sandboxError, detail: "unknown language '\(request.language)' (field: language)")
         }
         if closed.isSet { return ExecResult(verdict: .sandboxError, detail: "the executor is shut down") }
-        let slot = await pool.acquire()
         let useWarm = (warm ?? configuration.warmPool) && lang.warmPool && lang.compile == nil
-        let result: ExecResult = await withCheckedContinuation { cont in
+        return await onSlot { slot in self.runBlocking(request, lang: lang, slot: slot, warm: useWarm) }
+    }
+
+    /// Runs `body` on a free slot's thread; the slot is cleaned up after the caller has the result
+    /// (the slot's next run queues behind the clean-up).
+    private func onSlot<T: Sendable>(_ body: @escaping @Sendable (Slot) -> T) async -> T {
+        let slot = await pool.acquire()
+        let result: T = await withCheckedContinuation { cont in
             slot.thread.async {
-                cont.resume(returning: self.runBlocking(request, lang: lang, slot: slot, warm: useWarm))
-                // Clean-up after the caller has its result; the slot's next run queues behind it.
+                cont.resume(returning: body(slot))
                 slot.reapPending()
                 if !slot.wipe() { self.logger.warning("could not wipe slot \(slot.index)") }
             }
@@ -142,16 +147,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         }
         guard !stdins.isEmpty else { return [] }
         if closed.isSet { return stdins.map { _ in ExecResult(verdict: .sandboxError, detail: "the executor is shut down") } }
-        let slot = await pool.acquire()
-        let results: [ExecResult] = await withCheckedContinuation { cont in
-            slot.thread.async {
-                cont.resume(returning: self.runCasesBlocking(request, stdins: stdins, lang: lang, slot: slot))
-                slot.reapPending()
-                if !slot.wipe() { self.logger.warning("could not wipe slot \(slot.index)") }
-            }
-        }
-        await pool.release(slot)
-        return results
+        return await onSlot { slot in self.runCasesBlocking(request, stdins: stdins, lang: lang, slot: slot) }
     }
 
     /// The lease of this executor (its uids are uid_base + 64 * lease + slot).

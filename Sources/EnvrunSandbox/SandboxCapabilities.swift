@@ -37,9 +37,9 @@ public struct SandboxCapabilities: Sendable {
             let what: String
             switch n {
             case "pid": what = "own pid 1 (a C init); the tree dies with it; /proc shows only the job"
-            case "net": what = "no network device but a downed loopback: no route anywhere"
-            case "mount": what = "fresh tmpfs root, read-only binds of /usr and a few /etc files, pivot_root"
-            case "ipc": what = "private SysV IPC and POSIX message queues"
+            case "net": what = "one per slot, joined by each run: no device but a downed loopback, no route anywhere"
+            case "mount": what = "a read-only tmpfs root per slot (read-only binds of /usr and a few /etc files), each run in a private copy with its own /proc"
+            case "ipc": what = "private SysV IPC per run (warm: per worker, emptied after each job)"
             case "uts": what = "hostname 'envrun'"
             default: what = "the job's uid maps to itself in a namespace of its own (no capability anywhere)"
             }
@@ -69,7 +69,7 @@ public struct SandboxCapabilities: Sendable {
         layers.append(SandboxLayer(name: "non-root uid", active: root,
                                    detail: "each slot runs as uid 60000 + 64*lease + slot (RLIMIT_NPROC binds)"))
         layers.append(SandboxLayer(name: "rlimits", active: true,
-                                   detail: "CPU (soft = hard), address space (not node), file size, open files, processes, core 0"))
+                                   detail: "CPU (soft = hard, whole seconds; the rusage total is judged in ms), address space (not node), file size, open files, processes, core 0"))
         layers.append(SandboxLayer(name: "no_new_privs", active: true, detail: "set before seccomp; setuid binaries cannot raise privileges"))
         return SandboxCapabilities(namespaceFlags: flags, cgroupsUsable: cgroupsOk, layers: layers)
     }

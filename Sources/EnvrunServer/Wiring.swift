@@ -13,27 +13,38 @@ public enum ServerWiring {
         public var executor: any CodeExecutor
         /// Language ids the executor knows, for `/run_code` validation (nil: let the executor decide).
         public var languages: [String]?
+        /// Stops the sandbox's warm workers and removes its mounts and cgroups; call once the server
+        /// has stopped (a process that dies without it leaves them to the next owner of its lease).
+        public var close: @Sendable () async -> Void = {}
     }
 
     /// The packs of `packsDirectory` (default: the shipped `Tasks/`) over the sandbox executor. When the
     /// sandbox cannot start (not root, no `Sandbox/`), the server still serves the rule and model rewards;
     /// code runs then answer `sandbox_error` with the reason, and a warning says so at start.
-    public static func make(packsDirectory: String?, logger: Logger) throws -> Parts {
+    public static func make(packsDirectory: String?, logger: Logger) async throws -> Parts {
         let executor: any CodeExecutor
         var languages: [String]?
+        var close: @Sendable () async -> Void = {}
         do {
             let sandbox = try SandboxExecutor(configuration: .default, logger: logger)
             languages = sandbox.policy.languages.keys.sorted()
             executor = sandbox
+            close = { await sandbox.shutdown() }
         } catch {
             logger.warning("the sandbox is unavailable; code runs will answer sandbox_error", metadata: ["reason": "\(error)"])
             executor = UnavailableExecutor(reason: "\(error)")
         }
         var dependencies = RewardDependencies.live(logger: logger)
         if dependencies.codeJudge == nil { dependencies.codeJudge = judge(executor, logger: logger) }
-        let environment = try PackEnvironment(
-            directory: packsDirectory.map { URL(fileURLWithPath: $0) }, dependencies: dependencies, logger: logger)
-        return Parts(environment: environment, executor: executor, languages: languages)
+        let environment: PackEnvironment
+        do {
+            environment = try PackEnvironment(
+                directory: packsDirectory.map { URL(fileURLWithPath: $0) }, dependencies: dependencies, logger: logger)
+        } catch {
+            await close()
+            throw error
+        }
+        return Parts(environment: environment, executor: executor, languages: languages, close: close)
     }
 
     /// The sandbox judge over the executor; nil (code rewards then answer status error saying so) when

@@ -35,18 +35,25 @@ struct BenchServeCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "envrun.bench")
         logger.logLevel = .warning
-        let parts = try ServerWiring.make(packsDirectory: packs, logger: logger)
-        var workloads = [try BenchWorkloads.math(parts.environment, pack: mathPack, batch: mathBatch)]
-        if !codePack.isEmpty {
-            workloads.append(try BenchWorkloads.code(parts.environment, pack: codePack, batch: codeBatch))
-        }
         var options = ServeBench.Options()
         options.clients = clients
         options.seconds = seconds
         options.rounds = rounds
-        let rows = try await ServeBench.run(
-            environment: parts.environment, executor: parts.executor, workloads: workloads, options: options,
-            logger: logger, progress: { line in FileHandle.standardError.write(Data("  \(line)\n".utf8)) })
+        let parts = try await ServerWiring.make(packsDirectory: packs, logger: logger)
+        let rows: [ServeBench.Row]
+        do {
+            var workloads = [try BenchWorkloads.math(parts.environment, pack: mathPack, batch: mathBatch)]
+            if !codePack.isEmpty {
+                workloads.append(try BenchWorkloads.code(parts.environment, pack: codePack, batch: codeBatch))
+            }
+            rows = try await ServeBench.run(
+                environment: parts.environment, executor: parts.executor, workloads: workloads, options: options,
+                logger: logger, progress: { line in FileHandle.standardError.write(Data("  \(line)\n".utf8)) })
+        } catch {
+            await parts.close()
+            throw error
+        }
+        await parts.close()
         print(ServeBench.render(rows, options: options), terminator: "")
     }
 }

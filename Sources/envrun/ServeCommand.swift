@@ -75,10 +75,16 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
 
-        let parts = try ServerWiring.make(packsDirectory: packsDirectory, logger: logger)
+        let parts = try await ServerWiring.make(packsDirectory: packsDirectory, logger: logger)
         if settings.languages == nil { settings.languages = parts.languages }
-        try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,
-                            logger: logger)
+        do {
+            try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,
+                                logger: logger)
+        } catch {
+            await parts.close()
+            throw error
+        }
+        await parts.close()
     }
 
     static func configFile(_ path: String) throws -> ServerConfigFile {

@@ -145,6 +145,12 @@ static void become_job(const envrun_spawn_config *cfg, int rfd, const struct chi
     fail(rfd, "execve");
 }
 
+/* Cold runs with a slot root: pid 1 is cloned without CLONE_NEWNS and enters that root itself.
+ * Both sides must agree, or envrun_build_root would run in the caller's mount namespace. */
+static int uses_slot_root(const envrun_spawn_config *cfg) {
+    return (cfg->ns_flags & ENVRUN_NS_MOUNT) && cfg->with_init && cfg->mnt_ns_fd >= 0;
+}
+
 static int job_main(void *arg) {
     struct child_ctx *ctx = arg;
     close(ctx->maps_w);
@@ -171,7 +177,7 @@ static int init_main(void *arg) {
      * capability over it (its user namespace does not own it), seccomp allows only AF_UNIX
      * sockets, and every process of the run is dead before the slot's next run starts. */
     if (cfg->net_ns_fd >= 0 && setns(cfg->net_ns_fd, CLONE_NEWNET) < 0) fail(rfd, "setns-net");
-    int slot_root = (cfg->ns_flags & ENVRUN_NS_MOUNT) && cfg->mnt_ns_fd >= 0 && cfg->with_init;
+    int slot_root = uses_slot_root(cfg);
     if (slot_root) {
         /* The slot's prebuilt root: enter it, take a private copy for this run (what the run
          * mounts, /proc, dies with it; the slot's root stays as built) and mount the /proc of this
@@ -311,8 +317,7 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
     int flags = CLONE_VM | SIGCHLD;
     if (cfg->ns_flags & ENVRUN_NS_PID) flags |= CLONE_NEWPID;
     if ((cfg->ns_flags & ENVRUN_NS_NET) && cfg->net_ns_fd < 0) flags |= CLONE_NEWNET;
-    /* With the slot's root, pid 1 enters it and unshares a copy itself. */
-    if ((cfg->ns_flags & ENVRUN_NS_MOUNT) && !(cfg->with_init && cfg->mnt_ns_fd >= 0)) flags |= CLONE_NEWNS;
+    if ((cfg->ns_flags & ENVRUN_NS_MOUNT) && !uses_slot_root(cfg)) flags |= CLONE_NEWNS;
     if (cfg->ns_flags & ENVRUN_NS_IPC) flags |= CLONE_NEWIPC;
     if (cfg->ns_flags & ENVRUN_NS_UTS) flags |= CLONE_NEWUTS;
     sigset_t all, old;

@@ -269,13 +269,18 @@ long envrun_recv_timeout(int sock, void *buf, size_t length, int timeout_ms) {
     }
     return envrun_recv(sock, buf, length);
 }
+/* The file from offset 0 into buf as a C string (at most cap - 1 bytes); length, or -1. */
+static ssize_t pread_text(int fd, char *buf, size_t cap) {
+    ssize_t n;
+    do n = pread(fd, buf, cap - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
 long long envrun_read_int(int fd, const char *key) {
     char buf[4096];
-    ssize_t n;
-    do n = pread(fd, buf, sizeof buf - 1, 0);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) return -1;
-    buf[n] = 0;
+    if (pread_text(fd, buf, sizeof buf) <= 0) return -1;
     const char *p = buf;
     if (key) {
         size_t k = strlen(key);
@@ -297,11 +302,7 @@ long long envrun_read_int(int fd, const char *key) {
 
 int envrun_read_ids(int fd, int *ids, int cap) {
     char buf[8192];
-    ssize_t n;
-    do n = pread(fd, buf, sizeof buf - 1, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) return -1;
-    buf[n] = 0;
+    if (pread_text(fd, buf, sizeof buf) < 0) return -1;
     int count = 0;
     for (const char *p = buf; *p && count < cap;) {
         if (*p < '0' || *p > '9') {

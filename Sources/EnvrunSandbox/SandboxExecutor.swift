@@ -75,25 +75,16 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         var slots: [Slot] = []
         do {
             for i in 0..<configuration.slots {
-                slots.append(try Slot(index: i, lease: lease, settings: policy.limits.slot,
-                                      useCgroups: configuration.useCgroups && caps.cgroupsUsable,
-                                      network: ns & Int32(ENVRUN_NS_NET) != 0))
+                let slot = try Slot(index: i, lease: lease, settings: policy.limits.slot,
+                                    useCgroups: configuration.useCgroups && caps.cgroupsUsable,
+                                    network: ns & Int32(ENVRUN_NS_NET) != 0)
+                slots.append(slot)
+                if ns & Int32(ENVRUN_NS_MOUNT) != 0 { slot.rootns = try makeSlotRoot(slot: slot, layout: layout) }
             }
         } catch {
             slots.forEach { $0.close() }
             lease.release()
             throw error
-        }
-        if ns & Int32(ENVRUN_NS_MOUNT) != 0 {
-            for slot in slots {
-                let (fd, err) = makeSlotRoot(slot: slot, layout: layout)
-                guard fd >= 0 else {
-                    slots.forEach { $0.close() }
-                    lease.release()
-                    throw EnvrunError(.unavailable, "cannot build the sandbox root of slot \(slot.index): \(err)")
-                }
-                slot.rootns = fd
-            }
         }
         slotCount = slots.count
         pool = SlotPool(slots: slots)

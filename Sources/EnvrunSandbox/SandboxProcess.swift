@@ -111,13 +111,16 @@ func spawnSandbox(
 }
 
 /// The slot's root, built once in a mount namespace of its own (an fd; each cold run's pid 1
-/// enters a private copy of it). Returns the fd, or -1 and the failing step.
-func makeSlotRoot(slot: Slot, layout: SandboxLayout) -> (Int32, String) {
+/// enters a private copy of it). Throws with the failing step.
+func makeSlotRoot(slot: Slot, layout: SandboxLayout) throws -> Int32 {
     var err = [CChar](repeating: 0, count: 256)
     let fd = withSpawnConfig(argv: ["/"], slot: slot, layout: layout) { cfg in
         envrun_root_ns_create(&cfg, &err, err.count)
     }
-    return (fd, String(cString: err))
+    guard fd >= 0 else {
+        throw EnvrunError(.unavailable, "cannot build the sandbox root of slot \(slot.index): \(String(cString: err))")
+    }
+    return fd
 }
 
 /// An `envrun_spawn_config` with the slot's and the layout's paths filled in (valid inside `body`).

@@ -16,6 +16,19 @@ public enum ServerWiring {
         /// Stops the sandbox's warm workers and removes its mounts and cgroups; call once the server
         /// has stopped (a process that dies without it leaves them to the next owner of its lease).
         public var close: @Sendable () async -> Void = {}
+
+        /// Runs `body`, then `close()`, also when `body` throws.
+        public func closing<T>(_ body: () async throws -> T) async throws -> T {
+            let result: T
+            do {
+                result = try await body()
+            } catch {
+                await close()
+                throw error
+            }
+            await close()
+            return result
+        }
     }
 
     /// The packs of `packsDirectory` (default: the shipped `Tasks/`) over the sandbox executor. When the

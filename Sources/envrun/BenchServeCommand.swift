@@ -40,20 +40,15 @@ struct BenchServeCommand: AsyncParsableCommand {
         options.seconds = seconds
         options.rounds = rounds
         let parts = try await ServerWiring.make(packsDirectory: packs, logger: logger)
-        let rows: [ServeBench.Row]
-        do {
+        let rows = try await parts.closing {
             var workloads = [try BenchWorkloads.math(parts.environment, pack: mathPack, batch: mathBatch)]
             if !codePack.isEmpty {
                 workloads.append(try BenchWorkloads.code(parts.environment, pack: codePack, batch: codeBatch))
             }
-            rows = try await ServeBench.run(
+            return try await ServeBench.run(
                 environment: parts.environment, executor: parts.executor, workloads: workloads, options: options,
                 logger: logger, progress: { line in FileHandle.standardError.write(Data("  \(line)\n".utf8)) })
-        } catch {
-            await parts.close()
-            throw error
         }
-        await parts.close()
         print(ServeBench.render(rows, options: options), terminator: "")
     }
 }

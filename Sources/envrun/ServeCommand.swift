@@ -77,14 +77,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         let parts = try await ServerWiring.make(packsDirectory: packsDirectory, logger: logger)
         if settings.languages == nil { settings.languages = parts.languages }
-        do {
+        try await parts.closing {
             try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,
                                 logger: logger)
-        } catch {
-            await parts.close()
-            throw error
         }
-        await parts.close()
     }
 
     static func configFile(_ path: String) throws -> ServerConfigFile {

@@ -27,6 +27,8 @@ ENVRUN_HIDDEN void envrun_s_join(char *dst, size_t cap, const char *a, const cha
 ENVRUN_HIDDEN const char *envrun_build_root(const envrun_spawn_config *cfg);
 ENVRUN_HIDDEN int envrun_write_str(const char *path, const char *s);
 ENVRUN_HIDDEN void envrun_fmt_map(char *buf, unsigned id);
+/* Decimal digits of v into buf (at least 11 bytes), without printf. */
+ENVRUN_HIDDEN void envrun_fmt_uint(char *buf, unsigned v);
 ENVRUN_HIDDEN void envrun_fmt_proc(char *buf, int pid, const char *leaf);
 ENVRUN_HIDDEN long envrun_raw_syscall4(long n, long a, long b, long c, long d);
 #endif

@@ -141,6 +141,14 @@ int envrun_write_str(const char *path, const char *s) {
     return n < 0 ? -1 : 0;
 }
 
+void envrun_fmt_uint(char *buf, unsigned v) {
+    char num[16];
+    int n = 0, k = 0;
+    do { num[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) buf[k++] = num[--n];
+    buf[k] = 0;
+}
+
 void envrun_fmt_map(char *buf, unsigned id) {
     /* "id id 1\n" without printf */
     char num[16];

@@ -44,27 +44,39 @@ struct child_ctx {
     int maps_r;     /* the job reads one byte here once its uid/gid maps are written */
     int maps_w;     /* parent (zygote mode) or pid 1 (init mode) writes it */
     int exec_r;     /* init mode: pid 1 sees EOF here when the job has exec'd */
+    int req_r;      /* init mode: the job asks for its maps here (one byte)... */
+    int req_w;      /* ...by writing this end */
 };
 
-/* After this, pid 1 holds only 0, 1, 2 (the job's stdio), 3 (keep_fd, if any), 4 (the report
- * pipe, close-on-exec) and 5 (zygote mode: the "maps written" pipe). pid 1 must not keep copies of the parent's other fds (for
- * example another run's stdin pipe, which would otherwise never see EOF). */
-static int settle_fds(const envrun_spawn_config *cfg, int rfd, int maps_r) {
-    int src[6] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, cfg->keep_fd, rfd, maps_r};
-    int tmp[6];
-    for (int i = 0; i < 6; i++) {
+/* Makes src[i] fd i for every i < n (a negative entry closes i) and closes every fd >= n; the
+ * placed fds are inheritable (dup2 clears close-on-exec). */
+static int arrange_fds(const int *src, int n) {
+    int tmp[12];
+    for (int i = 0; i < n; i++) {
         tmp[i] = -1;
         if (src[i] < 0) continue;
         tmp[i] = fcntl(src[i], F_DUPFD, 100);
         if (tmp[i] < 0) return -1;
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < n; i++) {
         if (tmp[i] < 0) close(i);
         else if (dup2(tmp[i], i) < 0) return -1;
     }
+    return (int)syscall(SYS_close_range, n, ~0U, 0);
+}
+
+/* After this, pid 1 holds only 0, 1, 2 (the job's stdio), 3 (keep_fd, if any), 4 (the report
+ * pipe, close-on-exec), 5 (zygote mode: the "maps written" pipe) and 6 (init mode: envrun-init,
+ * close-on-exec). pid 1 must not keep copies of the parent's other fds (for example another run's
+ * stdin pipe, which would otherwise never see EOF). */
+static int settle_fds(const envrun_spawn_config *cfg, int rfd, int maps_r) {
+    int src[7] = {cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd, cfg->keep_fd, rfd, maps_r,
+                  cfg->with_init ? cfg->init_fd : -1};
+    if (arrange_fds(src, 7) < 0) return -1;
     if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0) return -1;
     if (maps_r >= 0 && fcntl(5, F_SETFD, FD_CLOEXEC) < 0) return -1;
-    return (int)syscall(SYS_close_range, 6, ~0U, 0);
+    if (cfg->with_init && fcntl(6, F_SETFD, FD_CLOEXEC) < 0) return -1;
+    return 0;
 }
 
 int envrun_sandbox_abi_version(void) { return 1; }
@@ -103,27 +115,34 @@ static void become_job(const envrun_spawn_config *cfg, int rfd, const struct chi
     }
     umask(022);
     if (cfg->with_init) {
-        /* Wait for pid 1: root built, maps written (EOF: pid 1 failed and reported). */
+        /* Wait for pid 1: root built (EOF: pid 1 failed and reported). */
         char go;
         if (read(ctx->maps_r, &go, 1) != 1) fail(rfd, "wait-for-init");
-    }
-    if (cfg->ns_flags & ENVRUN_NS_USER) {
-        /* A user namespace of our own, made while still root (the zygote unshares here; a cold
-         * job was cloned into one by pid 1). Root outside (the parent, or pid 1) writes the
-         * maps: the job uid and gid map to themselves, nothing else is mapped. After the drop
-         * below and execve the job holds no capability there, and none over the other
-         * namespaces (owned by the initial user namespace). Nothing reads /proc/self here, so
-         * the shared memory descriptor's "dumpable" flag never matters. */
-        if (!cfg->with_init) {
-            char c;
-            if (unshare(CLONE_NEWUSER) < 0) fail(rfd, "unshare-user");
-            report(rfd, REC_MAPS, "maps", 0);
-            if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
-        }
     }
     /* Raw syscalls: glibc's setresuid would signal the parent's threads (shared memory). */
     if (syscall(SYS_setgroups, 0, NULL) < 0) fail(rfd, "setgroups");
     if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) fail(rfd, "setresgid");
+    if (cfg->ns_flags & ENVRUN_NS_USER) {
+        /* A user namespace of our own, made as the slot uid (the saved uid stays 0 until the last
+         * setresuid): a namespace's owner is charged for what is made inside it (inotify
+         * instances and watches, queued signals, ...), so a namespace made by root would let a
+         * job spend root's host-wide quotas. Root outside (pid 1, by then envrun-init, or the
+         * parent for the zygote) writes the maps: the job uid and gid map to themselves, nothing
+         * else is mapped. After the drop below and execve the job holds no capability there, and
+         * none over the other namespaces (owned by the initial user namespace). A host that
+         * refuses unprivileged user namespaces gets one made as root, as before. */
+        char c;
+        if (syscall(SYS_setresuid, cfg->uid, cfg->uid, 0) < 0) fail(rfd, "setresuid");
+        if (unshare(CLONE_NEWUSER) < 0) {
+            if (syscall(SYS_setresuid, 0, 0, 0) < 0 || unshare(CLONE_NEWUSER) < 0) fail(rfd, "unshare-user");
+        }
+        if (cfg->with_init) {
+            if (write(ctx->req_w, "u", 1) != 1) fail(rfd, "userns-ask");
+        } else {
+            report(rfd, REC_MAPS, "maps", 0);
+        }
+        if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
+    }
     if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) fail(rfd, "setresuid");
     /* As the job uid, the owner of /work (in a fresh user namespace root has no say over it
      * until the maps exist). */
@@ -155,6 +174,7 @@ static int job_main(void *arg) {
     struct child_ctx *ctx = arg;
     close(ctx->maps_w);
     close(ctx->exec_r);
+    close(ctx->req_r);
     become_job(ctx->cfg, ctx->report_fd, ctx);
     return 127;
 }
@@ -199,22 +219,30 @@ static int init_main(void *arg) {
     rfd = 4;
     ctx->report_fd = 4;
     if (ctx->maps_r >= 0) ctx->maps_r = 5;
+    if (cfg->with_init && cfg->init_fd < 0) {
+        errno = EBADF;
+        fail(rfd, "no-envrun-init");
+    }
     pid_t job = -1;
-    int up[2] = {-1, -1}, down[2] = {-1, -1};
+    int up[2] = {-1, -1}, down[2] = {-1, -1}, req[2] = {-1, -1};
     int userns = (cfg->ns_flags & ENVRUN_NS_USER) != 0;
     if (cfg->with_init) {
-        /* The job blocks until we say "go", with its root ready and its uid/gid maps written.
-         * With the slot's root it is cloned into our copy of it; without, it is cloned before we
-         * build one (pivot_root moves its root too: same mount namespace), so that its wait for a
-         * CPU (here up to ~10 ms under load) overlaps the build. */
-        if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0) fail(rfd, "sync-pipes");
+        /* The job blocks until we say "go", with its root ready. With the slot's root it is
+         * cloned into our copy of it; without, it is cloned before we build one (pivot_root moves
+         * its root too: same mount namespace), so that its wait for a CPU (here up to ~10 ms
+         * under load) overlaps the build. */
+        if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0 || pipe2(req, O_CLOEXEC) < 0)
+            fail(rfd, "sync-pipes");
         ctx->exec_r = up[0];
         ctx->maps_r = down[0];
         ctx->maps_w = down[1];
-        job = (pid_t)clone(job_main, ctx->job_stack_top, CLONE_VM | SIGCHLD | (userns ? CLONE_NEWUSER : 0), ctx);
+        ctx->req_r = req[0];
+        ctx->req_w = req[1];
+        job = (pid_t)clone(job_main, ctx->job_stack_top, CLONE_VM | SIGCHLD, ctx);
         if (job < 0) fail(rfd, "clone-job");
         close(up[1]);
         close(down[0]);
+        close(req[1]);
     }
     if ((cfg->ns_flags & ENVRUN_NS_MOUNT) && !slot_root) {
         const char *step = envrun_build_root(cfg);
@@ -226,52 +254,24 @@ static int init_main(void *arg) {
         become_job(cfg, rfd, ctx);
         return 127;
     }
-    if (userns) {
-        char path[64], map[48];
-        envrun_fmt_proc(path, job, "/uid_map");
-        envrun_fmt_map(map, cfg->uid);
-        if (envrun_write_str(path, map) < 0) fail(rfd, "uid_map");
-        envrun_fmt_proc(path, job, "/gid_map");
-        envrun_fmt_map(map, cfg->gid);
-        if (envrun_write_str(path, map) < 0) fail(rfd, "gid_map");
-    }
+    /* Become envrun-init (Sandbox/init/envrun-init.c) before the job may run a single
+     * instruction of its own: until this execve we share envrun's memory, and the memory
+     * cgroup's OOM killer, which kills every process sharing its victim's memory, would take
+     * envrun with us. envrun-init writes the job's maps (the job waits for them), reports
+     * "started" once the job has exec'd, reaps, and reports the job's status. */
+    char a_job[16], a_uid[16], a_gid[16];
+    envrun_fmt_uint(a_job, (unsigned)job);
+    envrun_fmt_uint(a_uid, cfg->uid);
+    envrun_fmt_uint(a_gid, cfg->gid);
+    char *const init_argv[] = {"envrun-init", a_job, a_uid, a_gid, userns ? "1" : "0", NULL};
+    char *const init_envp[] = {NULL};
+    int layout[9] = {-1, -1, -1, -1, rfd, up[0], req[0], down[1], 6};
     if (write(down[1], "g", 1) != 1) fail(rfd, "job-go");
-    close(down[1]);
-    /* EOF: the job has exec'd (its end was close-on-exec) or died after reporting a failure.
-     * Tell the parent it may release the config. */
-    char c;
-    ssize_t got;
-    do got = read(up[0], &c, 1);
-    while (got < 0 && errno == EINTR);
-    close(up[0]);
-    report(rfd, REC_STARTED, "started", 0);
-    /* From here on the parent is running again, and this process shares its memory (the
-     * parent thread's errno included): only raw syscalls that leave errno alone. */
-    struct record rec;
-    memset(&rec, 0, sizeof rec);
-    for (;;) {
-        int st;
-        struct rusage ru;
-        long r = envrun_raw_syscall4(SYS_wait4, -1, (long)&st, __WALL, (long)&ru);
-        if (r == job) {
-            rec.kind = REC_STATUS;
-            rec.status = st;
-            rec.utime_us = (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
-            rec.stime_us = (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
-            rec.maxrss_kb = ru.ru_maxrss;
-            break;
-        }
-        if (r < 0 && r != -EINTR) break;
-    }
-    /* Kill and reap what the job left behind, drop our copies of its stdio (so the parent's
-     * pipes reach EOF), then report: the report is the parent's "done", so the slow part of
-     * our own exit (tearing down the mount and network namespaces) is off its path. */
-    envrun_raw_syscall4(SYS_kill, -1, SIGKILL, 0, 0);
-    while (envrun_raw_syscall4(SYS_wait4, -1, 0, __WALL, 0) > 0) {}
-    for (int fd = 0; fd < 4; fd++) envrun_raw_syscall4(SYS_close, fd, 0, 0, 0);
-    envrun_raw_syscall4(SYS_write, rfd, (long)&rec, sizeof rec, 0);
-    envrun_raw_syscall4(SYS_exit, 0, 0, 0, 0);
-    return 0;
+    if (arrange_fds(layout, 9) < 0) fail(rfd, "init-fds");
+    if (fcntl(8, F_SETFD, FD_CLOEXEC) < 0) fail(4, "init-fds");
+    syscall(SYS_execveat, 8, "", init_argv, init_envp, AT_EMPTY_PATH);
+    fail(4, "exec-init");
+    return 127;
 }
 
 static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out, char *err, size_t errlen);
@@ -302,7 +302,7 @@ static int spawn_locked(const envrun_spawn_config *cfg, envrun_spawn_result *out
         close(pipefd[1]);
         return -1;
     }
-    struct child_ctx ctx = {cfg, pipefd[1], stack + 2 * STACK_SIZE, -1, -1, -1};
+    struct child_ctx ctx = {cfg, pipefd[1], stack + 2 * STACK_SIZE, -1, -1, -1, -1, -1};
     int maps[2] = {-1, -1};
     if (!cfg->with_init && (cfg->ns_flags & ENVRUN_NS_USER)) {
         if (pipe2(maps, O_CLOEXEC) < 0) {

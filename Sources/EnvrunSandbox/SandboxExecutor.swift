@@ -69,9 +69,16 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         let caps = SandboxCapabilities.detect()
         var ns = caps.namespaceFlags
         if !configuration.useUserNamespace { ns &= ~Int32(ENVRUN_NS_USER) }
-        lease = try SandboxLease.make(configuration.stateDirectory)
+        let initFd = try InitProgram.open(policyDirectory: dir, stateDirectory: configuration.stateDirectory)
+        do {
+            lease = try SandboxLease.make(configuration.stateDirectory)
+        } catch {
+            close(initFd)
+            throw error
+        }
         layout = SandboxLayout(nsFlags: ns, rootDir: lease.directory + "/root",
-                               mounts: policy.limits.mounts.readOnly, environment: policy.limits.environment)
+                               mounts: policy.limits.mounts.readOnly, environment: policy.limits.environment,
+                               initFd: initFd)
         var slots: [Slot] = []
         do {
             for i in 0..<configuration.slots {
@@ -84,6 +91,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         } catch {
             slots.forEach { $0.close() }
             lease.release()
+            close(initFd)
             throw error
         }
         slotCount = slots.count
@@ -159,6 +167,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         let slots = await pool.drain(count: slotCount)
         for s in slots { s.close() }
         lease.release()
+        close(layout.initFd)
     }
 
     // MARK: - blocking part, on the slot's thread

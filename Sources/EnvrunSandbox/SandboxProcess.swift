@@ -15,9 +15,12 @@ struct SandboxLayout: Sendable {
     /// (link, target) for host paths that are symlinks (merged /usr: /bin -> usr/bin).
     var symlinks: [(String, String)]
     var environment: [String]
+    /// An fd of `envrun-init` (see `InitProgram`), exec'd by every cold run's pid 1.
+    var initFd: Int32
 
-    init(nsFlags: Int32, rootDir: String, mounts: [String], environment: [String: String]) {
+    init(nsFlags: Int32, rootDir: String, mounts: [String], environment: [String: String], initFd: Int32) {
         self.nsFlags = nsFlags
+        self.initFd = initFd
         self.rootDir = rootDir
         var ro: [String] = []
         var links: [(String, String)] = []
@@ -148,6 +151,7 @@ func withSpawnConfig<R>(argv: [String], slot: Slot, layout: SandboxLayout,
                                 cfg.keep_fd = -1
                                 cfg.net_ns_fd = -1
                                 cfg.mnt_ns_fd = -1
+                                cfg.init_fd = layout.initFd
                                 cfg.ns_flags = layout.nsFlags
                                 cfg.uid = slot.uid
                                 cfg.gid = slot.gid

@@ -98,6 +98,10 @@ typedef struct envrun_spawn_config {
      * built once by envrun_root_ns_create), unshares a private copy of it and mounts the /proc of
      * its pid namespace there, instead of building a root from scratch; -1: build one per run. */
     int mnt_ns_fd;
+    /* Init mode: an fd (O_CLOEXEC) of the envrun-init program (Sandbox/init/envrun-init.c), which
+     * pid 1 execs once the job is cloned, so that no process of the run shares this process's
+     * memory (see envrun_spawn.c). Required: pid 1 fails with "no-envrun-init" without it. */
+    int init_fd;
 } envrun_spawn_config;
 
 /* Result of envrun_spawn. For with_init=1 the parent later gets the job's status on report_fd. */

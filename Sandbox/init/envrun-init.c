@@ -1,0 +1,149 @@
+/*
+ * envrun-init: pid 1 of every cold sandbox, after its set-up.
+ *
+ * Why a program of its own: the sandbox's pid 1 is cloned with CLONE_VM (no copy of envrun's page
+ * tables), so until it execs it shares - and reports as its own - envrun's whole address space.
+ * The memory cgroup's OOM killer picks the largest process of the cgroup and then kills every
+ * process sharing that memory: memory no process's RSS shows (memfd, tmpfs files, SysV shm) made
+ * it pick pid 1 and so end envrun itself. pid 1 therefore execs this small static program once the
+ * job is cloned and before the job can run a single instruction of its own; from then on no
+ * process of the run shares envrun's memory, and whatever the OOM killer picks is the run's own.
+ *
+ * Built by envrun with the system's C compiler (gcc -static) into its state directory; the C shim
+ * execs it by fd (execveat), so it needs no path inside the sandbox root.
+ *
+ * argv: envrun-init <job pid> <uid> <gid> <userns 0|1>
+ * fds:  4 report pipe to envrun (records, layout below), 5 read end that reaches EOF when the job
+ *       has exec'd (or died), 6 read end on which the job asks for its uid/gid maps (one byte once
+ *       it has made its user namespace), 7 write end that tells the job its maps are written.
+ *
+ * It writes the job's maps (the job made its user namespace itself, as the slot uid, so the
+ * namespace's kernel quotas are charged to that uid and not to root), says "started" once the job
+ * has exec'd, reaps every process that ends up as its child, and when the job is reaped kills what
+ * is left in the pid namespace, reports the job's status and rusage, and exits.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Must match `struct record` in Sources/CEnvrunSandbox/envrun_child.h. */
+enum { REC_STATUS = 1, REC_FAIL = 2, REC_STARTED = 3 };
+struct record {
+    int kind;
+    int status;
+    long long utime_us, stime_us, maxrss_kb;
+    int err_no;
+    char step[48];
+};
+
+enum { FD_REPORT = 4, FD_EXEC = 5, FD_MAPS_REQ = 6, FD_MAPS_DONE = 7 };
+
+static void send_record(int kind, int status, const struct rusage *ru, const char *step, int err_no) {
+    struct record r;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.status = status;
+    r.err_no = err_no;
+    if (ru) {
+        r.utime_us = (long long)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+        r.stime_us = (long long)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+        r.maxrss_kb = ru->ru_maxrss;
+    }
+    if (step) strncpy(r.step, step, sizeof r.step - 1);
+    ssize_t n;
+    do n = write(FD_REPORT, &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+}
+
+static void kill_all_and_exit(void) {
+    kill(-1, SIGKILL);
+    while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR) {}
+    _exit(0);
+}
+
+static void fail(const char *step) {
+    send_record(REC_FAIL, 0, NULL, step, errno);
+    kill_all_and_exit();
+}
+
+static long parse(const char *s) {
+    long v = 0;
+    if (!s || !*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+static int write_map(pid_t job, const char *leaf, long id) {
+    char path[64], map[64];
+    int n = 0;
+    /* snprintf is fine here: this is an ordinary process with its own memory. */
+    n = snprintf(path, sizeof path, "/proc/%d/%s", (int)job, leaf);
+    if (n <= 0 || n >= (int)sizeof path) return -1;
+    n = snprintf(map, sizeof map, "%ld %ld 1\n", id, id);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t w = write(fd, map, (size_t)n);
+    close(fd);
+    return w == n ? 0 : -1;
+}
+
+static int read_byte(int fd, char *c) {
+    ssize_t n;
+    do n = read(fd, c, 1);
+    while (n < 0 && errno == EINTR);
+    return (int)n;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5) {
+        errno = EINVAL;
+        fail("init-args");
+    }
+    pid_t job = (pid_t)parse(argv[1]);
+    long uid = parse(argv[2]), gid = parse(argv[3]), userns = parse(argv[4]);
+    if (job <= 0 || uid < 0 || gid < 0 || userns < 0) {
+        errno = EINVAL;
+        fail("init-args");
+    }
+    if (userns == 1) {
+        char c;
+        /* EOF: the job failed before asking (it reported why) or died. */
+        if (read_byte(FD_MAPS_REQ, &c) == 1) {
+            if (write_map(job, "uid_map", uid) < 0) fail("uid_map");
+            if (write_map(job, "gid_map", gid) < 0) fail("gid_map");
+            if (write(FD_MAPS_DONE, "m", 1) != 1) fail("maps-done");
+        }
+    }
+    close(FD_MAPS_REQ);
+    close(FD_MAPS_DONE);
+    /* EOF: the job has exec'd (its end was close-on-exec) or died after reporting a failure. */
+    char c;
+    while (read_byte(FD_EXEC, &c) > 0) {}
+    close(FD_EXEC);
+    send_record(REC_STARTED, 0, NULL, "started", 0);
+    for (;;) {
+        int st;
+        struct rusage ru;
+        pid_t r = wait4(-1, &st, __WALL, &ru);
+        if (r == job) {
+            /* Kill and reap what the job left, then report: the report is envrun's "done", so
+             * the slow part of our exit (namespace teardown) is off its path. */
+            kill(-1, SIGKILL);
+            while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR) {}
+            send_record(REC_STATUS, st, &ru, NULL, 0);
+            _exit(0);
+        }
+        if (r < 0 && errno != EINTR) break;
+    }
+    /* No child left and the job never reaped: nothing to report (envrun sees EOF). */
+    kill_all_and_exit();
+    return 0;
+}

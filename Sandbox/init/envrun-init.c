@@ -20,14 +20,20 @@
  * It writes the job's maps (the job made its user namespace itself, as the slot uid, so the
  * namespace's kernel quotas are charged to that uid and not to root), says "started" once the job
  * has exec'd, reaps every process that ends up as its child, and when the job is reaped kills what
- * is left in the pid namespace, reports the job's status and rusage, and exits.
+ * is left in the pid namespace, removes the run's SysV IPC objects, reports the job's status and
+ * rusage, and exits.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +64,34 @@ static void send_record(int kind, int status, const struct rusage *ru, const cha
     ssize_t n;
     do n = write(FD_REPORT, &r, sizeof r);
     while (n < 0 && errno == EINTR);
+}
+
+/* Removes every SysV object of the run's IPC namespace. The namespace itself is freed by the
+ * kernel after we exit, on a work queue: until then a job's segments and queues would still be
+ * charged to the slot's memory cgroup when the slot's next run starts. Removed here, they are
+ * gone before the report. */
+static void clear_sysv(void) {
+    struct shm_info si;
+    int max = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si);
+    for (int i = 0; i <= max; i++) {
+        struct shmid_ds ds;
+        int id = shmctl(i, SHM_STAT, &ds);
+        if (id >= 0) shmctl(id, IPC_RMID, NULL);
+    }
+    struct msginfo mi;
+    max = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi);
+    for (int i = 0; i <= max; i++) {
+        struct msqid_ds ds;
+        int id = msgctl(i, MSG_STAT, &ds);
+        if (id >= 0) msgctl(id, IPC_RMID, NULL);
+    }
+    struct seminfo sm;
+    max = semctl(0, 0, SEM_INFO, &sm);
+    for (int i = 0; i <= max; i++) {
+        struct semid_ds ds;
+        int id = semctl(i, 0, SEM_STAT, &ds);
+        if (id >= 0) semctl(id, 0, IPC_RMID);
+    }
 }
 
 static void kill_all_and_exit(void) {
@@ -113,6 +147,14 @@ int main(int argc, char **argv) {
         errno = EINVAL;
         fail("init-args");
     }
+    /* Never the memory cgroup's victim: the OOM killer is to pick among the job's processes
+     * (killing us would end the run without a status). Root with our own memory now, so this
+     * changes nobody else's score. Without a /proc it stays as it was. */
+    int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (adj >= 0) {
+        (void)!write(adj, "-1000", 5);
+        close(adj);
+    }
     if (userns == 1) {
         char c;
         /* EOF: the job failed before asking (it reported why) or died. */
@@ -138,6 +180,7 @@ int main(int argc, char **argv) {
              * the slow part of our exit (namespace teardown) is off its path. */
             kill(-1, SIGKILL);
             while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR) {}
+            clear_sysv();
             send_record(REC_STATUS, st, &ru, NULL, 0);
             _exit(0);
         }

@@ -47,13 +47,19 @@ def run_job(job, fds):
             if value >= 0:
                 resource.setrlimit(res, (value, value))
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        # When the memory cgroup runs out, the OOM killer should take the job, not the worker:
+        # memory no RSS shows (memfd, SysV shm, tmpfs) leaves the two about the same size.
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.chdir("/work")
         path = "/work/" + job["file"]
         with open(path, "rb") as f:
             source = f.read()
         sys.argv = [job["file"]]
-        sys.path[0] = "/work"
+        # The worker runs isolated (-I: no cwd on its path, so nothing a job leaves in /work is
+        # ever imported by the worker); the job gets the script's directory, as in a cold run.
+        sys.path.insert(0, "/work")
         main = types.ModuleType("__main__")
         main.__file__ = path
         main.__cached__ = None
@@ -144,8 +150,35 @@ def clear_ipc():
     return clean
 
 
+ALL_RLIMITS = [getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")]
+
+
+def own_state():
+    """What a job must not be able to change about this process (seccomp allows rlimits,
+    priority and affinity changes on the caller only; this is the second line), and the nice of
+    the session's scheduler autogroup, which every job of this worker shares and may raise
+    (/proc/self/autogroup; a new session per job would break os.setsid() in the job): compared
+    after every job, and a worker that finds a difference retires."""
+    return (
+        tuple(resource.getrlimit(r) for r in ALL_RLIMITS),
+        os.getpriority(os.PRIO_PROCESS, 0),
+        os.sched_getaffinity(0),
+        os.sched_getscheduler(0),
+        autogroup_nice(),
+    )
+
+
+def autogroup_nice():
+    try:
+        with open("/proc/self/autogroup") as f:
+            return f.read().split()[-1]
+    except OSError:
+        return None
+
+
 def main():
     ctl = socket.socket(fileno=3)
+    baseline = own_state()
     # Cost per job is mostly copy-on-write page faults in the forked child (~2 us each here).
     # Two things keep their number down: this process never imports threading (its after-fork
     # hook runs Python code in every child: +0.3 ms and ~140 faults per job, measured), and
@@ -189,14 +222,14 @@ def main():
             except InterruptedError:
                 continue
         try:
-            clean = clear_ipc()
+            clean = clear_ipc() and own_state() == baseline
         except Exception:
             clean = False
         # "done <wait status> <cpu us> <maxrss kb> <retire>"
         ctl.send(b"done %d %d %d %d" % (
             status, int((ru.ru_utime + ru.ru_stime) * 1e6), ru.ru_maxrss, 0 if clean else 1))
         if not clean:
-            os._exit(0)  # envrun replaces a worker that retires
+            os._exit(0)  # envrun replaces a worker that retires (SysV objects left, or its state changed)
 
 
 main()

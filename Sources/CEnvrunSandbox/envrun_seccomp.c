@@ -53,21 +53,25 @@ int envrun_seccomp_compile(int default_action, int default_errno, const envrun_s
         uint32_t act = to_action(r->action, r->errno_value);
         /* Same as the default (e.g. clone3 -> ENOSYS): already the answer; libseccomp refuses it. */
         if (act == to_action(default_action, default_errno)) continue;
-        if (r->arg_index < 0) {
+        if (r->cond_count <= 0) {
             rc = seccomp_rule_add(ctx, act, nr, 0);
         } else {
-            struct scmp_arg_cmp cmp;
-            memset(&cmp, 0, sizeof cmp);
-            cmp.arg = (unsigned)r->arg_index;
-            if (r->cmp == ENVRUN_CMP_MASKED_EQ) {
-                cmp.op = SCMP_CMP_MASKED_EQ;
-                cmp.datum_a = r->mask;
-                cmp.datum_b = r->value;
-            } else {
-                cmp.op = r->cmp == ENVRUN_CMP_NE ? SCMP_CMP_NE : SCMP_CMP_EQ;
-                cmp.datum_a = r->value;
+            struct scmp_arg_cmp cmp[3];
+            memset(cmp, 0, sizeof cmp);
+            int n = r->cond_count > 3 ? 3 : r->cond_count;
+            for (int c = 0; c < n; c++) {
+                const envrun_seccomp_cond *k = &r->conds[c];
+                cmp[c].arg = (unsigned)k->arg_index;
+                if (k->cmp == ENVRUN_CMP_MASKED_EQ) {
+                    cmp[c].op = SCMP_CMP_MASKED_EQ;
+                    cmp[c].datum_a = k->mask;
+                    cmp[c].datum_b = k->value;
+                } else {
+                    cmp[c].op = k->cmp == ENVRUN_CMP_NE ? SCMP_CMP_NE : SCMP_CMP_EQ;
+                    cmp[c].datum_a = k->value;
+                }
             }
-            rc = seccomp_rule_add_array(ctx, act, nr, 1, &cmp);
+            rc = seccomp_rule_add_array(ctx, act, nr, (unsigned)n, cmp);
         }
         if (rc < 0) {
             snprintf(err, errlen, "rule for '%s': %s", r->syscall, strerror(-rc));

@@ -19,44 +19,77 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Deletes the contents of the directory open as dfd (recursively, never following links). */
-static int wipe_at(int dfd, int depth) {
-    if (depth > 256) {
-        errno = ELOOP;
-        return -1;
-    }
-    DIR *d = fdopendir(dfd);
+
+/* Removes every entry of the directory dfd refers to. Returns 1 when it is empty, 0 when it
+ * stepped into a subdirectory (*dfd is then that subdirectory), -1 on an error it cannot pass. */
+static int wipe_step(int *dfd) {
+    int dup_fd = fcntl(*dfd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) return -1;
+    DIR *d = fdopendir(dup_fd);
     if (!d) {
-        close(dfd);
+        close(dup_fd);
         return -1;
     }
-    int rc = 0;
+    rewinddir(d);
+    int rc = 1;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) == 0) continue;
+        if (unlinkat(*dfd, e->d_name, 0) == 0) continue;
         if (errno != EISDIR && errno != EPERM) {
             rc = -1;
-            continue;
+            break;
         }
-        /* A directory: make it searchable and writable for us (the job may have chmod'ed it). */
-        int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (unlinkat(*dfd, e->d_name, AT_REMOVEDIR) == 0) continue;
+        if (errno != ENOTEMPTY && errno != EEXIST && errno != EACCES && errno != EPERM) {
+            rc = -1;
+            break;
+        }
+        /* A non-empty directory: step into it (the job may have chmod'ed it: make it ours). */
+        int sub = openat(*dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0) {
             rc = -1;
-            continue;
+            break;
         }
         fchmod(sub, 0700);
-        if (wipe_at(sub, depth + 1) < 0) rc = -1;
-        if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0) rc = -1;
+        close(*dfd);
+        *dfd = sub;
+        rc = 0;
+        break;
     }
     closedir(d);
     return rc;
 }
 
+/* Iterative, with no depth bound and two fds at most: step into the first non-empty
+ * subdirectory, and from an emptied one back up through "..", where the next pass removes it.
+ * Nothing of the job runs during a wipe (every process of the slot is dead), so no entry moves
+ * under us; the total work is bounded by the slot tmpfs's inode cap. */
 int envrun_wipe_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return -1;
-    return wipe_at(fd, 0);
+    long depth = 0;
+    for (;;) {
+        int r = wipe_step(&fd);
+        if (r < 0) break;
+        if (r == 0) {
+            depth++;
+            continue;
+        }
+        if (depth == 0) {
+            close(fd);
+            return 0;
+        }
+        int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (up < 0) break;
+        close(fd);
+        fd = up;
+        depth--;
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
 }
 
 /* Opens from (as a DIR stream) and to (an fd), both directories, never following links. */

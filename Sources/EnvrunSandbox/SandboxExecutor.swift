@@ -124,7 +124,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
             slot.thread.async {
                 cont.resume(returning: body(slot))
                 slot.reapPending()
-                if !slot.wipe() { self.logger.warning("could not wipe slot \(slot.index)") }
+                self.wipeOrRebuild(slot)
             }
         }
         await pool.release(slot)
@@ -177,6 +177,18 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         let compiled = compile(lang: lang, slot: slot)
         if let failure = compiled.failure { return failure }
         return runProgram(req, stdin: req.stdin, lang: lang, slot: slot, warm: warm, compileMs: compiled.ms)
+    }
+
+    /// Empties the slot after a run; when that fails, the slot gets a fresh tmpfs, root and worker.
+    private func wipeOrRebuild(_ slot: Slot) {
+        if slot.wipe() { return }
+        let why = String(cString: strerror(errno))
+        logger.warning("could not wipe slot \(slot.index) (\(why)): rebuilding its tmpfs and root")
+        do {
+            try slot.rebuild(layout: layout)
+        } catch {
+            logger.error("could not rebuild slot \(slot.index): \(error)")
+        }
     }
 
     /// Compile once, run many: the compiled files are frozen (root-owned, read-only) and linked back
@@ -265,14 +277,32 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
                              cgroupExtraMB: settings.tmpfsMB + settings.cgroupHeadroomMB)
         var outcome: RawOutcome
         if warm {
-            if slot.warm == nil || !(slot.warm!.alive) || slot.warm!.jobs >= settings.warmRecycleAfter {
-                slot.warm?.stop()
-                let (w, err) = WarmWorker.start(slot: slot, layout: layout, source: policy.zygoteSource,
-                                                program: program)
-                slot.warm = w
-                if w == nil { return ExecResult(verdict: .sandboxError, detail: err) }
+            outcome = RawOutcome()
+            // A second try only when the job never reached the worker (it died while idle, between
+            // the check and the send).
+            for _ in 0..<2 {
+                if slot.warm?.running != true || slot.warm!.jobs >= settings.warmRecycleAfter {
+                    if let dead = slot.warm, dead.alive, !dead.running {
+                        logger.warning("warm worker of slot \(slot.index) ended while idle: starting a new one")
+                    }
+                    slot.warm?.stop()
+                    let (w, err) = WarmWorker.start(slot: slot, layout: layout, source: policy.zygoteSource,
+                                                    program: program)
+                    slot.warm = w
+                    if w == nil { return ExecResult(verdict: .sandboxError, detail: err) }
+                }
+                outcome = slot.warm!.run(spec, file: lang.sourceFile, slot: slot)
+                if !outcome.notDelivered { break }
             }
-            outcome = slot.warm!.run(spec, file: lang.sourceFile, slot: slot)
+            if outcome.workerDied {
+                // Not the job's doing (the worker is pid 1 of its namespace: the job cannot signal
+                // it, and the OOM case is handled above): run the job again, cold, from its files.
+                logger.warning("warm worker of slot \(slot.index) died during a job: running the job cold")
+                slot.reapPending()
+                wipeOrRebuild(slot)
+                if let failure = writeFiles(req, lang: lang, slot: slot) { return failure }
+                outcome = runCold(spec, slot: slot, layout: layout)
+            }
         } else {
             outcome = runCold(spec, slot: slot, layout: layout)
         }

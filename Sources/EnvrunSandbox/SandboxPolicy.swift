@@ -96,13 +96,24 @@ public struct LimitsFile: Codable, Sendable, Equatable {
 
 /// A seccomp policy file from `Sandbox/seccomp/`.
 public struct SeccompPolicy: Codable, Sendable, Equatable {
+    /// One argument comparison (`op`: eq, ne, masked_eq).
+    public struct Condition: Codable, Sendable, Equatable {
+        public var arg: Int
+        public var op: String
+        public var value: UInt64
+        public var mask: UInt64?
+    }
+    /// A rule on one syscall: its condition (`arg`/`op`/`value`/`mask`) and those of `and` must all
+    /// hold; `errno` names the error of an `errno` action.
     public struct Rule: Codable, Sendable, Equatable {
         public var syscall: String
         public var arg: Int
         public var op: String
         public var value: UInt64
         public var mask: UInt64?
+        public var and: [Condition]?
         public var action: String
+        public var errno: String?
     }
     public var defaultAction: String
     public var defaultErrno: String

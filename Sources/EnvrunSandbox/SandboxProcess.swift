@@ -73,6 +73,11 @@ struct RawOutcome {
     var memoryFailures = 0
     /// Our fault: the failing step and errno, or the internal error.
     var sandboxError: String?
+    /// Warm: the job never reached the worker (it had died): safe to send again to a new one.
+    var notDelivered = false
+    /// Warm: the worker ended during the job, not by the memory cgroup (killed from outside,
+    /// crashed): the job is run again, cold.
+    var workerDied = false
 }
 
 func rlimits(for l: PhaseLimits, addressSpace: Bool) -> envrun_rlimits {
@@ -295,7 +300,13 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
         out.cpuMs = Double(rep.utime_us + rep.stime_us) / 1000
         out.maxRssKb = Int(rep.maxrss_kb)
     } else if out.end == Int32(ENVRUN_END_EXITED) && out.sandboxError == nil {
-        out.sandboxError = "the sandbox init ended without a report"
+        if let cg, cg.oomKills() > oomBefore {
+            // The memory cgroup's OOM killer took the init (it asks not to be chosen): the run
+            // ended because the job filled its memory.
+            out.status = SIGKILL
+        } else {
+            out.sandboxError = "the sandbox init ended without a report"
+        }
     }
     if out.end != Int32(ENVRUN_END_EXITED) { slot.reapPending() }
     if let cg {

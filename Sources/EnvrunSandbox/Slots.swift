@@ -33,6 +33,7 @@ final class Slot: @unchecked Sendable {
     var warm: WarmWorker?
     /// The last cold run's pid 1, which reported and is now exiting (namespace teardown).
     var pendingReap: envrun_spawn_result?
+    private let settings: SlotSettings
 
     init(index: Int, lease: SlotLease, settings: SlotSettings, useCgroups: Bool, network: Bool) throws {
         self.index = index
@@ -52,20 +53,14 @@ final class Slot: @unchecked Sendable {
         }
         netns = ns
         thread = SlotThread(name: "envrun-slot-\(lease.index).\(index)")
-        mkdir(dir, 0o700)
-        _ = envrun_umount(dir)
-        let mb = Int64(settings.tmpfsMB) * 1_048_576
-        guard envrun_mount_tmpfs(dir, mb, Int64(settings.tmpfsInodes), uid, gid) == 0 else {
-            let why = String(cString: strerror(errno))
+        self.settings = settings
+        do {
+            try Self.mountTmpfs(dir: dir, settings: settings, uid: uid, gid: gid)
+        } catch {
             if ns >= 0 { Glibc.close(ns) }
             thread.stop()
-            throw EnvrunError(.unavailable, "cannot mount the slot tmpfs: \(why)", field: dir)
+            throw error
         }
-        for d in [workDir, tmpDir] {
-            mkdir(d, 0o700)
-            chown(d, uid, gid)
-        }
-        mkdir(keepDir, 0o700)
         cgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)") : nil
         warmCgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)w") : nil
         cgroup?.killAll()
@@ -82,6 +77,37 @@ final class Slot: @unchecked Sendable {
         pendingReap = nil
         _ = envrun_reap(res.pid, nil, nil, nil)
         envrun_spawn_release(&res)
+    }
+
+    /// A fresh size- and inode-limited tmpfs at `dir` holding `work/`, `tmp/` (the slot uid's) and
+    /// `keep/` (root's); whatever was mounted there before is detached.
+    private static func mountTmpfs(dir: String, settings: SlotSettings, uid: uid_t, gid: gid_t) throws {
+        let (workDir, tmpDir, keepDir) = (dir + "/work", dir + "/tmp", dir + "/keep")
+        mkdir(dir, 0o700)
+        while envrun_umount(dir) == 0 {}
+        let mb = Int64(settings.tmpfsMB) * 1_048_576
+        guard envrun_mount_tmpfs(dir, mb, Int64(settings.tmpfsInodes), uid, gid) == 0 else {
+            throw EnvrunError(.unavailable, "cannot mount the slot tmpfs: \(String(cString: strerror(errno)))", field: dir)
+        }
+        for d in [workDir, tmpDir] {
+            mkdir(d, 0o700)
+            chown(d, uid, gid)
+        }
+        mkdir(keepDir, 0o700)
+    }
+
+    /// After a wipe failed: the slot gets a new tmpfs, and with it a new root (the old root binds
+    /// the old work/ and tmp/) and a new warm worker, so nothing of the old one reaches a later run.
+    func rebuild(layout: SandboxLayout) throws {
+        reapPending()
+        warm?.stop()
+        warm = nil
+        if rootns >= 0 {
+            Glibc.close(rootns)
+            rootns = -1
+        }
+        try Self.mountTmpfs(dir: dir, settings: settings, uid: uid, gid: gid)
+        if layout.nsFlags & Int32(ENVRUN_NS_MOUNT) != 0 { rootns = try makeSlotRoot(slot: self, layout: layout) }
     }
 
     /// Empties work/ and tmp/ (the job may have filled them or chmod'ed things).

@@ -40,7 +40,7 @@ final class WarmWorker: @unchecked Sendable {
                                     stack_bytes: -1, core_bytes: 0)
         slot.warmCgroup?.prepare(memoryBytes: 512 * 1_048_576, pids: 64)
         var (rc, res, err) = spawnSandbox(
-            argv: ["/usr/bin/python3", "-E", "-s", "-c", source], slot: slot, layout: layout, limits: limits,
+            argv: ["/usr/bin/python3", "-I", "-c", source], slot: slot, layout: layout, limits: limits,
             program: program, stdio: (devnull, devnull, devnull), keepFd: sp[1], withInit: false, cgroup: slot.warmCgroup)
         if rc != 0 {
             close(sp[0])
@@ -88,6 +88,7 @@ final class WarmWorker: @unchecked Sendable {
             pipes.closeAll()
             stop()
             out.sandboxError = "warm worker: send: \(String(cString: strerror(errno)))"
+            out.notDelivered = true
             return out
         }
         if !supervise(doneFd: control, killPid: pid, pipes: &pipes, stdin: spec.stdin, limits: spec.limits,
@@ -114,11 +115,13 @@ final class WarmWorker: @unchecked Sendable {
             case nil:
                 stop()
                 out.sandboxError = "warm worker died during the job"
+                out.workerDied = true
             }
         }
-        if out.sandboxError == "warm worker died during the job", (cg?.oomKills() ?? 0) > oomBefore {
+        if out.workerDied, (cg?.oomKills() ?? 0) > oomBefore {
             // The cgroup's OOM killer chose the worker: the job exceeded its memory.
             out.sandboxError = nil
+            out.workerDied = false
             out.status = SIGKILL
         }
         if let cg {
@@ -142,6 +145,14 @@ final class WarmWorker: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// False once the worker process has ended (killed or crashed while idle), without reaping it.
+    var running: Bool {
+        guard alive else { return false }
+        var p = pollfd(fd: spawnResult.pidfd, events: Int16(POLLIN), revents: 0)
+        if spawnResult.pidfd >= 0 { return poll(&p, 1, 0) == 0 }
+        return kill(pid, 0) == 0
     }
 
     /// Kills the worker (its pid namespace dies with it) and reaps it.

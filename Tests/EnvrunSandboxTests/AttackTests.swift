@@ -97,8 +97,9 @@ extension SandboxSuites {
         }
 
         @Test func daemonThatTriesToOutliveTheRun() async throws {
-            // Double fork; one grandchild tries setsid (denied: killed), the other just hides and
-            // sleeps. The job itself exits 0 at once: the verdict is ok, and nothing may be left.
+            // Double fork; one grandchild makes a session of its own (allowed: it stays inside the
+            // run's pid namespace), the other just hides and sleeps. The job itself exits 0 at
+            // once: the verdict is ok, and nothing may be left.
             try await attack("""
                 import os, time
                 for attempt_setsid in (True, False):

@@ -27,14 +27,19 @@ enum {
 };
 enum { ENVRUN_CMP_EQ = 0, ENVRUN_CMP_NE = 1, ENVRUN_CMP_MASKED_EQ = 2 };
 
+typedef struct envrun_seccomp_cond {
+    int arg_index;
+    int cmp;
+    uint64_t value;
+    uint64_t mask; /* for ENVRUN_CMP_MASKED_EQ */
+} envrun_seccomp_cond;
+
 typedef struct envrun_seccomp_rule {
     const char *syscall; /* name as libseccomp knows it */
     int action;
     int errno_value;
-    int arg_index; /* -1: no argument condition */
-    int cmp;
-    uint64_t value;
-    uint64_t mask; /* for ENVRUN_CMP_MASKED_EQ */
+    int cond_count; /* 0: the whole syscall; else all conditions must hold (AND) */
+    envrun_seccomp_cond conds[3];
 } envrun_seccomp_rule;
 
 /* A compiled classic-BPF program (array of struct sock_filter, 8 bytes each). */

@@ -27,10 +27,15 @@ public struct AssertTests: Codable, Sendable, Equatable {
     public var tests: String
     public var entryPoint: String?
     public var setup: String?
-    public init(tests: String, entryPoint: String? = nil, setup: String? = nil) {
+    /// Code of the task itself whose definitions the tests may use (a HumanEval prompt defines helpers
+    /// such as `encode_cyclic` that the tests call): run on the trusted side, before `setup`, all but
+    /// the entry point's definition, so the program cannot supply them.
+    public var prelude: String?
+    public init(tests: String, entryPoint: String? = nil, setup: String? = nil, prelude: String? = nil) {
         self.tests = tests
         self.entryPoint = entryPoint
         self.setup = setup
+        self.prelude = prelude
     }
 }
 

@@ -28,7 +28,11 @@ public struct CodeReward: Rewarder {
         guard let judge else { return nil }
         let language = task.language ?? settings.language
         if let tests = task.tests {
-            let assertTests = AssertTests(tests: tests, entryPoint: task.entryPoint, setup: task.testSetup)
+            // A prompt that is code (a stub defining the entry point) may define helpers the tests
+            // call: the judge's trusted side defines them, not the program.
+            let promptIsCode = task.entryPoint.map { AnswerExtraction.definesFunction(task.prompt, $0) } ?? false
+            let assertTests = AssertTests(tests: tests, entryPoint: task.entryPoint, setup: task.testSetup,
+                                          prelude: promptIsCode ? task.prompt : nil)
             return await judge.judge(language: language, program: program, tests: assertTests, limits: settings.limits)
         }
         return await judge.judge(

@@ -44,6 +44,95 @@ extension SandboxSuites {
             }
         }
 
+        /// U has T's uid and may signal it: a signal must not pick T's verdict (SIGXCPU would read as a
+        /// time limit, SIGSYS as a security violation), and an early SIGALRM must not end T's run; an escaped
+        /// grandchild (setpgid) must not outlive T.
+        @Test(arguments: [true, false])
+        func signalsToTheSupervisorChangeNothing(warm: Bool) async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge(warm: warm) { judge in
+                let secret = JudgeFixture.secret()
+                let tests = AssertTests(tests: JudgeExploitTests.tests(secret), entryPoint: "f")
+                for sig in ["SIGXCPU", "SIGSYS", "SIGALRM", "SIGVTALRM", "SIGRTMIN", "SIGTERM"] {
+                    let program = """
+                        import os, signal, time
+                        T = os.getppid()
+                        if os.fork() == 0:
+                            os.setpgid(0, 0)
+                            for _ in range(200):
+                                try:
+                                    os.kill(T, signal.\(sig))
+                                except OSError:
+                                    pass
+                                time.sleep(0.002)
+                            os._exit(0)
+                        def f(x):
+                            os.kill(os.getppid(), signal.\(sig))
+                            time.sleep(0.05)
+                            return \(secret - 3) + x
+                        """
+                    let outcome = await judge.judge(language: "python", program: program, tests: tests, limits: Self.limits)
+                    #expect(outcome.verdict == .ok && outcome.passed == 2, "\(sig), warm=\(warm): \(outcome)")
+                }
+            }
+        }
+
+        /// Text with a lone surrogate (valid in Python, not in strict JSON) from a failing program must leave
+        /// a readable verdict: the program's failure, never `sandbox_error` (a free retry for the policy).
+        @Test(arguments: [true, false])
+        func loneSurrogatesInProgramTextAreTheProgramsFailure(warm: Bool) async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge(warm: warm) { judge in
+                let tests = AssertTests(tests: JudgeExploitTests.tests(JudgeFixture.secret()), entryPoint: "f")
+                for program in [
+                    "def f(x):\n    raise ValueError('\\ud800')\n",
+                    "def f(x):\n    return '\\udc00'\n",
+                    "import sys\nsys.stdout.write('\\ud83d')\ndef f(x):\n    raise KeyError('\\udfff\\ud800')\n",
+                    "raise RuntimeError('\\ud800 at load')\n",
+                ] {
+                    let outcome = await judge.judge(language: "python", program: program, tests: tests, limits: Self.limits)
+                    #expect(outcome.verdict != .sandboxError && outcome.passed == 0, "\(program): \(outcome)")
+                    #expect(outcome.feedback?.contains("no verdict") != true, "\(program): \(outcome)")
+                }
+            }
+        }
+
+        /// HumanEval/38-style: the tests call a helper the prompt defines. Sent as the trusted prelude, the
+        /// task's helper is used, so a program that redefines it as the identity (with an identity entry point)
+        /// no longer passes; the real solution still does.
+        @Test func promptHelpersComeFromTheTaskNotTheProgram() async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge { judge in
+                let prompt = """
+                    def encode_cyclic(s: str):
+                        groups = [s[(3 * i):min((3 * i + 3), len(s))] for i in range((len(s) + 2) // 3)]
+                        groups = [(group[1:] + group[0]) if len(group) == 3 else group for group in groups]
+                        return "".join(groups)
+
+
+                    def decode_cyclic(s: str):
+                        \"\"\"takes as input string encoded with encode_cyclic function.\"\"\"
+
+                    """
+                let tests = """
+                    def check(candidate):
+                        for s in ["abcdef", "hello world", "xyz"]:
+                            assert candidate(encode_cyclic(s)) == s
+
+                    """
+                let hack = "def encode_cyclic(s):\n    return s\n\ndef decode_cyclic(s):\n    return s\n"
+                let real = prompt + "    return encode_cyclic(encode_cyclic(s))\n"
+                let without = AssertTests(tests: tests, entryPoint: "decode_cyclic")
+                let with = AssertTests(tests: tests, entryPoint: "decode_cyclic", prelude: prompt)
+                let naive = await judge.judge(language: "python", program: hack, tests: without, limits: Self.limits)
+                #expect(naive.allPassed, "the exploit should beat a judge without the prelude: \(naive)")
+                let hacked = await judge.judge(language: "python", program: hack, tests: with, limits: Self.limits)
+                #expect(!hacked.allPassed, "\(hacked)")
+                let solved = await judge.judge(language: "python", program: real, tests: with, limits: Self.limits)
+                #expect(solved.allPassed && solved.verdict == .ok, "\(solved)")
+            }
+        }
+
         @Test func killingTheSupervisorLeavesNoVerdictAndFails() async throws {
             if skipUnlessRoot() { return }
             try await withJudge { judge in

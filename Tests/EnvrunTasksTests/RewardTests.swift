@@ -176,6 +176,32 @@ struct RewardTests {
     }
 }
 
+/// Records the assert tests it is asked to judge.
+final class CapturingJudge: CodeJudge {
+    let seen = Mutex<[AssertTests]>([])
+    func judge(language: String, program: String, cases: [IOCase], comparison: OutputComparison,
+               limits: ExecLimits) async -> JudgeOutcome { JudgeOutcome(passed: 0, total: 0, verdict: .ok) }
+    func judge(language: String, program: String, tests: AssertTests, limits: ExecLimits) async -> JudgeOutcome {
+        seen.withLock { $0.append(tests) }
+        return JudgeOutcome(passed: 0, total: 1, verdict: .ok)
+    }
+}
+
+@Test func aCodePromptGoesToTheJudgeAsItsTrustedPrelude() async {
+    // HumanEval/38's tests call encode_cyclic, which the prompt defines: the judge's trusted side must define
+    // it, or the program's own (identity) version would make its identity decode_cyclic pass.
+    let judge = CapturingJudge()
+    let reward = CodeReward(judge: judge, settings: CodeRewardSettings())
+    let prompt = "def encode_cyclic(s: str):\n    return s[1:] + s[:1]\n\n\ndef decode_cyclic(s: str):\n    \"\"\"doc\"\"\"\n"
+    let he = TaskSpec(id: "h", prompt: prompt, tests: "assert decode_cyclic(encode_cyclic('abc')) == 'abc'",
+                      entryPoint: "decode_cyclic")
+    _ = await reward.score(task: he, response: "```python\ndef encode_cyclic(s):\n    return s\ndef decode_cyclic(s):\n    return s\n```")
+    let mbpp = TaskSpec(id: "m", prompt: "Write a function f.", tests: "assert f() == 1", entryPoint: "f")
+    _ = await reward.score(task: mbpp, response: "def f():\n    return 1\n")
+    let seen = judge.seen.withLock { $0 }
+    #expect(seen.map(\.prelude) == [prompt, nil])
+}
+
 final class OptionsBox: Sendable {
     private let value = Mutex<VerifyOptions?>(nil)
     func set(_ v: VerifyOptions) { value.withLock { $0 = v } }

@@ -55,14 +55,20 @@ public struct AssertHarness: Sendable {
         var nonce: String
         var tests: String
         var setup: String?
+        var prelude: String?
         var entry_point: String?
         var budget_ms: Int
+        /// The job runs in envrun's sandbox (its own pid namespace and uid): the supervisor may then
+        /// `kill(-1)` to end every process of the program, those that left its process group too.
+        var sandboxed: Bool
     }
 
     /// The job's stdin: header, the program frame, then the tests frame (which alone carries the nonce).
-    public static func stdin(program: String, tests: AssertTests, nonce: String, budgetMs: Int) -> String {
-        let spec = Spec(nonce: nonce, tests: tests.tests, setup: tests.setup, entry_point: tests.entryPoint,
-                        budget_ms: budgetMs)
+    public static func stdin(program: String, tests: AssertTests, nonce: String, budgetMs: Int,
+                             sandboxed: Bool = false) -> String
+    {
+        let spec = Spec(nonce: nonce, tests: tests.tests, setup: tests.setup, prelude: tests.prelude,
+                        entry_point: tests.entryPoint, budget_ms: budgetMs, sandboxed: sandboxed)
         let specText = (try? JSONEncoder().encode(spec)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         func frame(_ s: String) -> String { "\(s.utf8.count)\n" + s }
         return "ENVRUN-HARNESS 1\n" + frame(program) + frame(specText)
@@ -83,9 +89,14 @@ public struct AssertHarness: Sendable {
     public static func outcome(of result: ExecResult, nonce: String, tests: AssertTests) -> JudgeOutcome {
         let prefix = "\(verdictPrefix) \(nonce) "
         let line = result.stdout.split(separator: "\n").last { $0.hasPrefix(prefix) }
-        guard let line,
-            let report = try? JSONDecoder().decode(Report.self, from: Data(line.dropFirst(prefix.count).utf8))
-        else {
+        if let line, decodeReport(line.dropFirst(prefix.count)) == nil {
+            // Only the supervisor knows the nonce, so it printed this line; what makes it unreadable
+            // came from the program (text it raised or printed). The program's failure, not ours.
+            return JudgeOutcome(
+                passed: 0, total: approximateAssertCount(tests.tests), verdict: .runtimeError,
+                feedback: "the judge's report held text from the program that could not be read", runs: [result])
+        }
+        guard let line, let report = decodeReport(line.dropFirst(prefix.count)) else {
             let verdict = result.verdict == .ok ? Verdict.sandboxError : result.verdict
             let why = result.signal.map { "killed by signal \($0)" } ?? "exit code \(result.exitCode.map(String.init) ?? "?")"
             return JudgeOutcome(
@@ -102,6 +113,52 @@ public struct AssertHarness: Sendable {
                 feedback: "judge harness error: " + (report.detail ?? report.status), runs: [result])
         }
         return JudgeOutcome(passed: passed, total: total, verdict: verdict, feedback: report.feedback, runs: [result])
+    }
+
+    /// The report, read with lone UTF-16 surrogate escapes (`\\ud800` without its pair), which
+    /// Python's json writes and JSONDecoder rejects, replaced by U+FFFD.
+    static func decodeReport(_ text: Substring) -> Report? {
+        try? JSONDecoder().decode(Report.self, from: Data(replacingLoneSurrogates(text).utf8))
+    }
+
+    static func replacingLoneSurrogates(_ text: Substring) -> String {
+        let u = Array(text.utf8)
+        guard u.count >= 6, text.contains("\\u") else { return String(text) }
+        func hex(_ i: Int) -> Int? {
+            guard i + 6 <= u.count, u[i] == UInt8(ascii: "\\"), u[i + 1] == UInt8(ascii: "u") else { return nil }
+            var v = 0
+            for b in u[(i + 2)..<(i + 6)] {
+                guard let d = Int(String(UnicodeScalar(b)), radix: 16) else { return nil }
+                v = v * 16 + d
+            }
+            return v
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(u.count)
+        var i = 0
+        while i < u.count {
+            if u[i] != UInt8(ascii: "\\") || i + 1 >= u.count {
+                out.append(u[i])
+                i += 1
+                continue
+            }
+            guard let v = hex(i) else {
+                out.append(contentsOf: u[i...(i + 1)])  // another escape, e.g. \\\\: copied whole
+                i += 2
+                continue
+            }
+            if (0xD800...0xDBFF).contains(v), let w = hex(i + 6), (0xDC00...0xDFFF).contains(w) {
+                out.append(contentsOf: u[i..<(i + 12)])
+                i += 12
+            } else if (0xD800...0xDFFF).contains(v) {
+                out.append(contentsOf: Array("\\ufffd".utf8))
+                i += 6
+            } else {
+                out.append(contentsOf: u[i..<(i + 6)])
+                i += 6
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Lines starting with `assert`: what the supervisor counts, for runs where it could not report.

@@ -71,7 +71,8 @@ public struct SandboxJudge: CodeJudge {
         let nonce = AssertHarness.makeNonce()
         let request = ExecRequest(
             language: python, source: harness.source,
-            stdin: AssertHarness.stdin(program: program, tests: tests, nonce: nonce, budgetMs: budgetMs),
+            stdin: AssertHarness.stdin(program: program, tests: tests, nonce: nonce, budgetMs: budgetMs,
+                                      sandboxed: executor is SandboxExecutor),
             limits: jobLimits)
         let result = await executor.run(request)
         let outcome = AssertHarness.outcome(of: result, nonce: nonce, tests: tests)

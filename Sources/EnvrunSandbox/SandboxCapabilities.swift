@@ -16,7 +16,10 @@ public struct SandboxLayer: Sendable, Equatable, Codable {
 /// doctor` prints it).
 public struct SandboxCapabilities: Sendable {
     public var namespaceFlags: Int32
+    /// cgroup memory and pids limits work (v1 or v2, see `CgroupLayout`).
     public var cgroupsUsable: Bool
+    /// What is missing when they do not (named in the executor's fail-closed error).
+    public var cgroupProblem: String?
     public var layers: [SandboxLayer]
 
     public static func detect() -> SandboxCapabilities {
@@ -52,25 +55,14 @@ public struct SandboxCapabilities: Sendable {
             name: "seccomp", active: seccompOk,
             detail: seccompOk ? "allow-list filter (Sandbox/seccomp/default.json), compiled once, loaded last before execve"
                 : "kernel lacks SECCOMP_RET_KILL_PROCESS (actions: \(actions.trimmingCharacters(in: .whitespacesAndNewlines)))"))
-        var cgroupsOk = root
-        for (ctl, dir) in [("memory", CgroupSlot.memoryRoot), ("pids", CgroupSlot.pidsRoot)] {
-            let ok = root && access(dir + "/cgroup.procs", W_OK) == 0
-            cgroupsOk = cgroupsOk && ok
-            layers.append(SandboxLayer(
-                name: "cgroup v1 \(ctl)", active: ok,
-                detail: ok ? "per-slot \(dir)/envrun/<lease>-<slot>, created once and reused"
-                    : "\(dir) is not a writable cgroup v1 hierarchy"))
-        }
-        let v2 = (try? String(contentsOfFile: "/sys/fs/cgroup/unified/cgroup.controllers", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        layers.append(SandboxLayer(
-            name: "cgroup v2", active: false,
-            detail: v2.map { "not used: the v2 hierarchy offers only '\($0)'" } ?? "not used: no v2 hierarchy mounted"))
+        let cgroups = CgroupProbe.run(layout: .current, root: root)
+        layers += cgroups.layers
         layers.append(SandboxLayer(name: "non-root uid", active: root,
                                    detail: "each slot runs as uid 60000 + 64*lease + slot (RLIMIT_NPROC binds)"))
         layers.append(SandboxLayer(name: "rlimits", active: true,
                                    detail: "CPU (soft = hard, whole seconds; the rusage total is judged in ms), address space (not node), file size, open files, processes, core 0"))
         layers.append(SandboxLayer(name: "no_new_privs", active: true, detail: "set before seccomp; setuid binaries cannot raise privileges"))
-        return SandboxCapabilities(namespaceFlags: flags, cgroupsUsable: cgroupsOk, layers: layers)
+        return SandboxCapabilities(namespaceFlags: flags, cgroupsUsable: cgroups.problem == nil,
+                                   cgroupProblem: cgroups.problem, layers: layers)
     }
 }

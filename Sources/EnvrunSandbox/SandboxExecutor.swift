@@ -20,11 +20,15 @@ public struct SandboxConfiguration: Sendable {
     /// Layers to use when the machine has them.
     public var useCgroups: Bool
     public var useUserNamespace: Bool
+    /// Fail closed: the executor refuses to start without cgroup memory and pids limits (v1 or v2),
+    /// since rlimits alone bound neither a fork bomb run by root in a user namespace nor memory
+    /// held in tmpfs or shared pages. False runs without them (`--allow-no-cgroups`).
+    public var requireCgroups: Bool
 
     public init(
         policyDirectory: URL? = nil, slots: Int = ProcessInfo.processInfo.activeProcessorCount,
         warmPool: Bool = true, stateDirectory: String = "/run/envrun", useCgroups: Bool = true,
-        useUserNamespace: Bool = true
+        useUserNamespace: Bool = true, requireCgroups: Bool = true
     ) {
         self.policyDirectory = policyDirectory
         self.slots = max(1, slots)
@@ -32,6 +36,7 @@ public struct SandboxConfiguration: Sendable {
         self.stateDirectory = stateDirectory
         self.useCgroups = useCgroups
         self.useUserNamespace = useUserNamespace
+        self.requireCgroups = requireCgroups
     }
 
     public static var `default`: SandboxConfiguration { SandboxConfiguration() }
@@ -67,6 +72,10 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         for (name, p) in policy.seccomp { progs[name] = try SeccompProgram(policy: p, name: name) }
         programs = progs
         let caps = SandboxCapabilities.detect()
+        let useCgroups = configuration.useCgroups && caps.cgroupsUsable
+        if configuration.requireCgroups && !useCgroups {
+            throw Self.uncontained(configuration.useCgroups ? caps.cgroupProblem ?? "unknown" : "useCgroups is false")
+        }
         var ns = caps.namespaceFlags
         if !configuration.useUserNamespace { ns &= ~Int32(ENVRUN_NS_USER) }
         let initFd = try InitProgram.open(policyDirectory: dir, stateDirectory: configuration.stateDirectory)
@@ -82,10 +91,15 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         var slots: [Slot] = []
         do {
             for i in 0..<configuration.slots {
-                let slot = try Slot(index: i, lease: lease, settings: policy.limits.slot,
-                                    useCgroups: configuration.useCgroups && caps.cgroupsUsable,
+                let slot = try Slot(index: i, lease: lease, settings: policy.limits.slot, useCgroups: useCgroups,
                                     network: ns & Int32(ENVRUN_NS_NET) != 0)
                 slots.append(slot)
+                for cg in [slot.cgroup, slot.warmCgroup] where configuration.requireCgroups {
+                    guard let cg, cg.limitsMemoryAndPids else {
+                        throw Self.uncontained("slot \(i): could not create its memory and pids cgroups"
+                                               + " (memory: \(cg?.memoryDir ?? "none"), pids: \(cg?.pidsDir ?? "none"))")
+                    }
+                }
                 if ns & Int32(ENVRUN_NS_MOUNT) != 0 { slot.rootns = try makeSlotRoot(slot: slot, layout: layout) }
             }
         } catch {
@@ -97,6 +111,16 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         slotCount = slots.count
         pool = SlotPool(slots: slots)
         logger.debug("sandbox ready", metadata: ["slots": "\(slotCount)", "lease": "\(lease.index)"])
+    }
+
+    /// The fail-closed error: names what is missing and the override.
+    static func uncontained(_ why: String) -> EnvrunError {
+        EnvrunError(.uncontained, """
+            refusing to start without cgroup memory and pids limits (\(why)). Without them a job's memory \
+            is bounded by RLIMIT_AS only (off for some languages; tmpfs, memfd and shared pages escape it) and \
+            its processes by the slot uid's RLIMIT_NPROC only. `envrun doctor` shows the cgroup layers; to run \
+            anyway pass --allow-no-cgroups (library: SandboxConfiguration.requireCgroups = false).
+            """)
     }
 
     /// Runs one program (warm for Python when the pool is on). Never throws: a failing program is a
@@ -329,6 +353,11 @@ final class ManagedAtomicFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
     /// Sets the flag; true when this call set it.
     func set() -> Bool { lock.withLock { defer { value = true }; return !value } }
+}
+
+extension EnvrunError.Code {
+    /// The sandbox would run without a containment layer it requires (cgroup memory and pids).
+    public static let uncontained = EnvrunError.Code("uncontained")
 }
 
 enum SandboxLease {

@@ -265,7 +265,7 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
     if slot.warm?.alive == true { limits.nproc += 1 }
     var (rc, res, err) = spawnSandbox(
         argv: spec.argv, slot: slot, layout: layout, limits: limits, program: spec.program,
-        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true, cgroup: nil)
+        stdio: (pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite), keepFd: -1, withInit: true, cgroup: cg?.joinedAtSpawn)
     pipes.closeChildEnds()
     if rc < 0 {
         pipes.closeAll()

@@ -33,16 +33,21 @@ public enum ServerWiring {
 
     /// The packs of `packsDirectory` (default: the shipped `Tasks/`) over the sandbox executor. When the
     /// sandbox cannot start (not root, no `Sandbox/`), the server still serves the rule and model rewards;
-    /// code runs then answer `sandbox_error` with the reason, and a warning says so at start.
-    public static func make(packsDirectory: String?, logger: Logger) async throws -> Parts {
+    /// code runs then answer `sandbox_error` with the reason, and a warning says so at start. A sandbox
+    /// that could start but lacks a layer `sandbox` requires (cgroup memory and pids) is an error.
+    public static func make(packsDirectory: String?, sandbox: SandboxConfiguration = .default, logger: Logger)
+        async throws -> Parts
+    {
         let executor: any CodeExecutor
         var languages: [String]?
         var close: @Sendable () async -> Void = {}
         do {
-            let sandbox = try SandboxExecutor(configuration: .default, logger: logger)
+            let sandbox = try SandboxExecutor(configuration: sandbox, logger: logger)
             languages = sandbox.policy.languages.keys.sorted()
             executor = sandbox
             close = { await sandbox.shutdown() }
+        } catch let error as EnvrunError where error.code == .uncontained {
+            throw error
         } catch {
             logger.warning("the sandbox is unavailable; code runs will answer sandbox_error", metadata: ["reason": "\(error)"])
             executor = UnavailableExecutor(reason: "\(error)")

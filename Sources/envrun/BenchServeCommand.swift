@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvrunSandbox
 import EnvrunServer
 import Foundation
 import Logging
@@ -25,6 +26,7 @@ struct BenchServeCommand: AsyncParsableCommand {
     @Option(help: "Concurrent clients, in-process and over HTTP alike.") var clients: Int = 4
     @Option(help: "Seconds per measured phase.") var seconds: Double = 4
     @Option(help: "Rounds (the median round is reported).") var rounds: Int = 3
+    @Flag(help: "Start even without cgroup memory and pids limits (see envrun serve --help).") var allowNoCgroups = false
 
     func validate() throws {
         guard mathBatch > 0, codeBatch > 0, clients > 0, seconds > 0, rounds > 0 else {
@@ -39,7 +41,8 @@ struct BenchServeCommand: AsyncParsableCommand {
         options.clients = clients
         options.seconds = seconds
         options.rounds = rounds
-        let parts = try await ServerWiring.make(packsDirectory: packs, logger: logger)
+        let parts = try await ServerWiring.make(
+            packsDirectory: packs, sandbox: SandboxConfiguration(requireCgroups: !allowNoCgroups), logger: logger)
         let rows = try await parts.closing {
             var workloads = [try BenchWorkloads.math(parts.environment, pack: mathPack, batch: mathBatch)]
             if !codePack.isEmpty {

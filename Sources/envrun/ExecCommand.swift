@@ -11,7 +11,8 @@ struct ExecCommand: AsyncParsableCommand {
         discussion: """
             Languages and limits come from Sandbox/ (languages/*.json, limits.json). Without --json the
             program's stdout and stderr are passed through and the verdict goes to stderr; the exit
-            status is 0 for verdict ok, 1 otherwise. Needs root (namespaces, mounts, cgroups).
+            status is 0 for verdict ok, 1 otherwise. Needs root (namespaces, mounts, cgroups); refuses to
+            run without cgroup memory and pids limits (v1 or v2) unless --allow-no-cgroups is given.
             Example: envrun exec --lang python Sandbox/examples/hello.py --json
             """)
 
@@ -40,6 +41,9 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The Sandbox/ policy directory (found automatically by default).")
     var sandboxDir: String?
 
+    @Flag(name: .long, help: "Start even without cgroup memory and pids limits (refused by default; `envrun doctor` shows why they are missing). Jobs are then bounded by rlimits only, which are per process, not per run.")
+    var allowNoCgroups = false
+
     func run() async throws {
         guard let source = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw ValidationError("cannot read program file '\(file)'")
@@ -52,7 +56,7 @@ struct ExecCommand: AsyncParsableCommand {
             input = s
         }
         let config = SandboxConfiguration(policyDirectory: sandboxDir.map { URL(fileURLWithPath: $0) }, slots: 1,
-                                          warmPool: warm)
+                                          warmPool: warm, requireCgroups: !allowNoCgroups)
         let executor = try SandboxExecutor(configuration: config)
         let request = ExecRequest(language: lang, source: source, stdin: input,
                                   limits: ExecLimits(cpuMs: cpuMs, wallMs: wallMs, memoryMB: memoryMb))

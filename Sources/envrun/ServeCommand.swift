@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvrunSandbox
 import EnvrunServer
 import Foundation
 import Logging
@@ -18,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
               GET  /healthz, /metrics    health; Prometheus metrics
             When all work slots and queue places are busy: 429 with Retry-After.
             SIGINT or SIGTERM stop it gracefully (requests in flight finish).
+            As root it refuses to start when the sandbox would have no cgroup memory and pids limits
+            (cgroup v1 or v2; see envrun doctor) unless --allow-no-cgroups is given.
             """)
 
     @Option(help: "Address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface).")
@@ -47,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Start even without cgroup memory and pids limits (refused by default; `envrun doctor` shows why they are missing). Jobs are then bounded by rlimits only, which are per process, not per run.")
+    var allowNoCgroups = false
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -75,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
 
-        let parts = try await ServerWiring.make(packsDirectory: packsDirectory, logger: logger)
+        let parts = try await ServerWiring.make(
+            packsDirectory: packsDirectory, sandbox: SandboxConfiguration(requireCgroups: !allowNoCgroups), logger: logger)
         if settings.languages == nil { settings.languages = parts.languages }
         try await parts.closing {
             try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,

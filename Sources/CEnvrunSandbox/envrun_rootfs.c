@@ -76,6 +76,15 @@ static int bind_ro(const char *src, const char *root) {
         close(fd);
     }
     if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
+    /* Read-only, nosuid, nodev for the bind and every mount below it: a remount changes only the
+     * top mount, and a submount of a bound host path (say a tmpfs under /usr) would keep its own
+     * flags, writable included. mount_setattr (Linux 5.12) with AT_RECURSIVE covers the tree; raw
+     * syscall, so the child needs no libc wrapper. Kernels without it fall back to the remount. */
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (syscall(SYS_mount_setattr, AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof attr) == 0) return 0;
+    if (errno != ENOSYS) return -1;
     return mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
 }
 

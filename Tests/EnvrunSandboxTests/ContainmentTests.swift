@@ -312,6 +312,50 @@ extension SandboxSuites {
             #expect(after.verdict == .ok && after.stdout == "next\n")
         }
 
+        // MARK: read-only binds are read-only all the way down
+
+        /// A host path bound read-only that holds a writable submount (here a tmpfs the test mounts
+        /// under a directory added to the policy's read-only paths): the submount must be read-only
+        /// inside too.
+        @Test func readOnlyBindsAreRecursive() async throws {
+            if skipUnlessRoot() { return }
+            let fm = FileManager.default
+            let base = "/run/envrun-ro-\(getpid())"  // not under /tmp: the slot's /tmp covers it inside
+            let policy = base + "/Sandbox", host = base + "/hostdir", sub = base + "/hostdir/sub"
+            try? fm.removeItem(atPath: base)
+            try fm.createDirectory(atPath: sub, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: try SandboxPolicy.locate().path, toPath: policy)
+            let limitsURL = URL(fileURLWithPath: policy + "/limits.json")
+            var limits = try JSONSerialization.jsonObject(with: Data(contentsOf: limitsURL)) as! [String: Any]
+            var mounts = limits["mounts"] as! [String: Any]
+            mounts["read_only"] = (mounts["read_only"] as! [String]) + [host]
+            limits["mounts"] = mounts
+            try JSONSerialization.data(withJSONObject: limits).write(to: limitsURL)
+            #expect(envrun_mount_tmpfs(sub, 1 << 20, 64, 0, 0) == 0)
+            chmod(sub, 0o1777)
+            defer {
+                _ = envrun_umount(sub)
+                try? fm.removeItem(atPath: base)
+            }
+            let ex = try SandboxExecutor(configuration: SandboxConfiguration(
+                policyDirectory: URL(fileURLWithPath: policy), slots: 1))
+            let source = """
+                import errno
+                for path in ("\(host)/x", "\(sub)/x"):
+                    try:
+                        open(path, "w").write("escaped")
+                        print(path, "written")
+                    except OSError as e:
+                        print(path, errno.errorcode[e.errno])
+                """
+            for warm in [false, true] {
+                let r = await ex.run(python(source), warm: warm)
+                #expect(r.stdout == "\(host)/x EROFS\n\(sub)/x EROFS\n", "warm=\(warm): \(r.verdict) \(r.stdout) \(r.stderr)")
+            }
+            await ex.shutdown()
+            #expect(access(sub + "/x", F_OK) != 0)
+        }
+
         // MARK: kernel quotas of the job's user namespace
 
         @Test func userNamespaceOwnedByTheSlotUid() async throws {

@@ -50,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Sandbox slots: programs that run at once, each with its own uid, tmpfs, cgroups and warm worker (default: the number of cores).")
+    var sandboxSlots: Int?
+
     @Flag(help: "Start even without cgroup memory and pids limits (refused by default; `envrun doctor` shows why they are missing). Jobs are then bounded by rlimits only, which are per process, not per run.")
     var allowNoCgroups = false
 
@@ -81,8 +84,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
 
-        let parts = try await ServerWiring.make(
-            packsDirectory: packsDirectory, sandbox: SandboxConfiguration(requireCgroups: !allowNoCgroups), logger: logger)
+        if let sandboxSlots, !(1...64).contains(sandboxSlots) {
+            throw ValidationError("--sandbox-slots must be between 1 and 64 (got \(sandboxSlots))")
+        }
+        var sandbox = SandboxConfiguration(requireCgroups: !allowNoCgroups)
+        if let sandboxSlots { sandbox.slots = sandboxSlots }
+        let parts = try await ServerWiring.make(packsDirectory: packsDirectory, sandbox: sandbox, logger: logger)
         if settings.languages == nil { settings.languages = parts.languages }
         try await parts.closing {
             try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,

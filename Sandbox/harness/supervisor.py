@@ -182,8 +182,9 @@ def harden():
     # U has T's uid, so it may signal T: every signal T does not use is ignored (the faults a
     # signal can stand for - SEGV, BUS, FPE, ILL, SYS from seccomp - still end T when they are
     # real: the kernel forces those; RLIMIT_CPU ends T with SIGKILL, its soft and hard are equal).
+    # SIGALRM too, until judge() installs the deadline's handler (U may send one early).
     for sig in range(1, signal.NSIG):
-        if sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGALRM, signal.SIGCHLD):
+        if sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
             continue
         try:
             signal.signal(sig, signal.SIG_IGN)

@@ -14,8 +14,8 @@
  *
  * argv: envrun-init <job pid> <uid> <gid> <userns 0|1>
  * fds:  4 report pipe to envrun (records, layout below), 5 read end that reaches EOF when the job
- *       has exec'd (or died), 6 read end on which the job asks for its uid/gid maps (one byte once
- *       it has made its user namespace), 7 write end that tells the job its maps are written.
+ *       has exec'd (or died), 6 read end on which the job asks (one byte) once it is ready to exec
+ *       and has made its user namespace, 7 write end of the answer (maps written, go).
  *
  * It writes the job's maps (the job made its user namespace itself, as the slot uid, so the
  * namespace's kernel quotas are charged to that uid and not to root), says "started" once the job
@@ -155,14 +155,14 @@ int main(int argc, char **argv) {
         (void)!write(adj, "-1000", 5);
         close(adj);
     }
-    if (userns == 1) {
-        char c;
-        /* EOF: the job failed before asking (it reported why) or died. */
-        if (read_byte(FD_MAPS_REQ, &c) == 1) {
-            if (write_map(job, "uid_map", uid) < 0) fail("uid_map");
-            if (write_map(job, "gid_map", gid) < 0) fail("gid_map");
-            if (write(FD_MAPS_DONE, "m", 1) != 1) fail("maps-done");
-        }
+    /* The job asks once it is ready to exec (and, with a user namespace, has made it); EOF: it
+     * failed before asking (it reported why) or died. Our answer comes after our own exec, so the
+     * job never runs while pid 1 still shares envrun's memory. */
+    char ask;
+    if (read_byte(FD_MAPS_REQ, &ask) == 1) {
+        if (userns == 1 && write_map(job, "uid_map", uid) < 0) fail("uid_map");
+        if (userns == 1 && write_map(job, "gid_map", gid) < 0) fail("gid_map");
+        if (write(FD_MAPS_DONE, "m", 1) != 1) fail("maps-done");
     }
     close(FD_MAPS_REQ);
     close(FD_MAPS_DONE);
@@ -170,6 +170,18 @@ int main(int argc, char **argv) {
     char c;
     while (read_byte(FD_EXEC, &c) > 0) {}
     close(FD_EXEC);
+    /* The job has its own memory now: make it the memory cgroup's choice whatever score envrun
+     * runs with (a service manager may give envrun a negative one, which the job would inherit).
+     * Written by root, so the job cannot lower it again. Children it forked in the moment before
+     * this keep the inherited score; with envrun at the default 0 that changes nothing. */
+    char path[64];
+    if (snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)job) < (int)sizeof path) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, "1000", 4);
+            close(fd);
+        }
+    }
     send_record(REC_STARTED, 0, NULL, "started", 0);
     for (;;) {
         int st;

@@ -131,17 +131,23 @@ static void become_job(const envrun_spawn_config *cfg, int rfd, const struct chi
          * else is mapped. After the drop below and execve the job holds no capability there, and
          * none over the other namespaces (owned by the initial user namespace). A host that
          * refuses unprivileged user namespaces gets one made as root, as before. */
-        char c;
         if (syscall(SYS_setresuid, cfg->uid, cfg->uid, 0) < 0) fail(rfd, "setresuid");
         if (unshare(CLONE_NEWUSER) < 0) {
             if (syscall(SYS_setresuid, 0, 0, 0) < 0 || unshare(CLONE_NEWUSER) < 0) fail(rfd, "unshare-user");
         }
-        if (cfg->with_init) {
-            if (write(ctx->req_w, "u", 1) != 1) fail(rfd, "userns-ask");
-        } else {
+        if (!cfg->with_init) {
+            char c;
             report(rfd, REC_MAPS, "maps", 0);
+            if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
         }
-        if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "userns-maps");
+    }
+    if (cfg->with_init) {
+        /* Always (user namespace or not) wait for envrun-init's word: it writes the maps when there
+         * is a namespace, and its word proves pid 1 has exec'd it, so the job never runs while pid
+         * 1 still shares envrun's memory. */
+        char c;
+        if (write(ctx->req_w, "u", 1) != 1) fail(rfd, "init-ask");
+        if (read(ctx->maps_r, &c, 1) != 1) fail(rfd, "init-answer");
     }
     if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) fail(rfd, "setresuid");
     /* As the job uid, the owner of /work (in a fresh user namespace root has no say over it

@@ -32,6 +32,10 @@ final class CgroupSlot: @unchecked Sendable {
     private var oomFd: Int32 = -1
     private var failFd: Int32 = -1
     private var peakFd: Int32 = -1
+    /// CPU time of every process of the slot (v1 `cpuacct.usage`, ns; v2 `cpu.stat` usage_usec):
+    /// the judged CPU of a run, background processes it never waited for included.
+    let cpuacctDir: String?
+    private var cpuFd: Int32 = -1
     /// v2 `memory.peak` is resettable (per open file) only from Linux 6.12; before, a cold run's
     /// peak falls back to its rusage.
     private var peakResettable = true
@@ -58,7 +62,9 @@ final class CgroupSlot: @unchecked Sendable {
             if let leaf {
                 let fd = open(leaf + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
                 if fd >= 0 { procsFds.append(fd) }
+                cpuFd = open(leaf + "/cpu.stat", O_RDONLY | O_CLOEXEC)
             }
+            cpuacctDir = cpuFd >= 0 ? leaf : nil
             if let m = memoryDir {
                 swapLimited = Self.write(m + "/memory.swap.max", "0")
                 oomFd = open(m + "/memory.events", O_RDONLY | O_CLOEXEC)
@@ -80,7 +86,9 @@ final class CgroupSlot: @unchecked Sendable {
             }
             memoryDir = make(layout.v1["memory"])
             pidsDir = make(layout.v1["pids"])
-            for dir in [memoryDir, pidsDir].compactMap({ $0 }) {
+            cpuacctDir = make(layout.v1["cpuacct"])
+            if let c = cpuacctDir { cpuFd = open(c + "/cpuacct.usage", O_RDONLY | O_CLOEXEC) }
+            for dir in [memoryDir, pidsDir, cpuacctDir].compactMap({ $0 }) {
                 let fd = open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
                 if fd >= 0 { procsFds.append(fd) }
             }
@@ -134,6 +142,37 @@ final class CgroupSlot: @unchecked Sendable {
     }
 
     /// The high-water mark since the last reset; 0 when unknown (v2 before Linux 6.12).
+    /// Memory charged to the cgroup that reclaim cannot take back (all but file pages): after a run
+    /// and its wipe, what a job left behind that is not a process (socket buffers held by fds in
+    /// flight, for one). nil without the memory layer.
+    func unreclaimableBytes() -> Int? {
+        guard let m = memoryDir else { return nil }
+        let v2 = backend == .v2
+        guard let usageText = Self.read(m + (v2 ? "/memory.current" : "/memory.usage_in_bytes")),
+            let usage = Int(usageText.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
+        if usage <= Slot.leftoverLimit { return usage }  // the common case: no memory.stat to parse
+        guard let stat = Self.read(m + "/memory.stat") else { return nil }
+        var file = 0
+        for line in stat.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count == 2, let v = Int(f[1]) else { continue }
+            if v2 ? f[0] == "file" : (f[0] == "total_active_file" || f[0] == "total_inactive_file") { file += v }
+        }
+        return max(0, usage - file)
+    }
+
+    /// CPU time used by the slot's processes so far, in ns (cumulative), or nil without the layer.
+    func cpuNanoseconds() -> Int? {
+        guard cpuFd >= 0 else { return nil }
+        if backend == .v2 {
+            let us = envrun_read_int(cpuFd, "usage_usec")
+            return us < 0 ? nil : Int(us) * 1000
+        }
+        let ns = envrun_read_int(cpuFd, nil)
+        return ns < 0 ? nil : Int(ns)
+    }
+
     func peakBytes() -> Int {
         peakFd < 0 || !peakResettable ? 0 : max(0, Int(envrun_read_int(peakFd, nil)))
     }
@@ -144,7 +183,9 @@ final class CgroupSlot: @unchecked Sendable {
         adoptedThreads += 1
         guard backend != .v2 else { return true }
         var ok = true
-        for dir in [memoryDir, pidsDir].compactMap({ $0 }) { ok = Self.write(dir + "/tasks", "\(tid)") && ok }
+        for dir in [memoryDir, pidsDir, cpuacctDir].compactMap({ $0 }) {
+            ok = Self.write(dir + "/tasks", "\(tid)") && ok
+        }
         return ok
     }
 
@@ -152,7 +193,10 @@ final class CgroupSlot: @unchecked Sendable {
     static func returnToRoot(thread tid: pid_t) -> Bool {
         guard CgroupLayout.current.backend != .v2 else { return true }
         var ok = true
-        for root in [memoryRoot, pidsRoot] { ok = write(root + "/tasks", "\(tid)") && ok }
+        let cpuacct = CgroupLayout.current.v1["cpuacct"]
+        for root in [memoryRoot, pidsRoot] + [cpuacct].compactMap({ $0 }) {
+            ok = write(root + "/tasks", "\(tid)") && ok
+        }
         return ok
     }
 
@@ -187,16 +231,16 @@ final class CgroupSlot: @unchecked Sendable {
 
     /// Removes the directories (after the last task is gone), then closes the fds.
     func remove() {
-        for dir in Set([memoryDir, pidsDir].compactMap({ $0 })) {
+        for dir in Set([memoryDir, pidsDir, cpuacctDir].compactMap({ $0 })) {
             for _ in 0..<50 {
                 if rmdir(dir) == 0 || errno == ENOENT { break }
                 killAll()
                 usleep(2000)
             }
         }
-        for fd in procsFds + [oomFd, failFd, peakFd] where fd >= 0 { close(fd) }
+        for fd in procsFds + [oomFd, failFd, peakFd, cpuFd] where fd >= 0 { close(fd) }
         procsFds = []
-        (oomFd, failFd, peakFd) = (-1, -1, -1)
+        (oomFd, failFd, peakFd, cpuFd) = (-1, -1, -1, -1)
     }
 
     /// Enables the needed controllers for `<unified>/envrun` (in the root's `subtree_control`) and

@@ -149,6 +149,9 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
                 cont.resume(returning: body(slot))
                 slot.reapPending()
                 self.wipeOrRebuild(slot)
+                if let action = slot.reclaimLeftovers(layout: self.layout) {
+                    self.logger.warning("slot \(slot.index): a job left memory charged that no process holds: \(action)")
+                }
             }
         }
         await pool.release(slot)

@@ -246,6 +246,37 @@ func supervise(doneFd: Int32, killPid: pid_t, pipes: inout StdioPipes, stdin: [U
     return rc == 0
 }
 
+/// The CPU a run used by the slot cgroup's accounting: every process of the run, the ones the job
+/// never waited for too (rusage counts only waited-for children). Where the slot thread is a member
+/// of the cgroup (cold, v1), its own CPU over the same span is taken off. Read on the slot thread.
+struct RunCPU {
+    let cgroup: CgroupSlot?
+    let start: Int?
+    let threadStart: Int
+    let threadIsMember: Bool
+
+    /// `slotThreadIsMember`: the cold cgroups on v1 hold the slot thread; the warm ones never do.
+    init(_ cgroup: CgroupSlot?, slotThreadIsMember: Bool) {
+        self.cgroup = cgroup
+        threadIsMember = slotThreadIsMember && cgroup?.backend != .v2
+        start = cgroup?.cpuNanoseconds()
+        threadStart = Self.threadNanoseconds()
+    }
+
+    /// Milliseconds since init (0 without the layer).
+    func elapsedMs() -> Double {
+        guard let start, let now = cgroup?.cpuNanoseconds() else { return 0 }
+        let ours = threadIsMember ? Self.threadNanoseconds() - threadStart : 0
+        return Double(max(0, now - start - ours)) / 1e6
+    }
+
+    static func threadNanoseconds() -> Int {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+    }
+}
+
 /// A cold run: a fresh sandbox (C init + the program) for this one run.
 func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome {
     var out = RawOutcome()
@@ -256,6 +287,7 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
     cg?.prepare(memoryBytes: (spec.limits.memoryMB + spec.cgroupExtraMB) * 1_048_576, pids: spec.limits.processes + 2)
     let oomBefore = cg?.oomKills() ?? 0
     let failBefore = cg?.failCount() ?? 0
+    let cpu = RunCPU(cg, slotThreadIsMember: true)
     guard var pipes = StdioPipes.make() else {
         out.sandboxError = "pipe: \(String(cString: strerror(errno)))"
         return out
@@ -316,6 +348,7 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
         if peak > 0 { out.maxRssKb = peak }
         out.oomKilled = cg.oomKills() > oomBefore
         out.memoryFailures = cg.failCount() - failBefore
+        out.cpuMs = max(out.cpuMs, cpu.elapsedMs())
         // Only pid 1 (exiting) may still be there; anything else is killed and reported.
         if cg.killAll(sparing: slot.pendingReap?.pid) > 0 && out.sandboxError == nil {
             out.sandboxError = "processes survived the run"

@@ -22,8 +22,9 @@ final class Slot: @unchecked Sendable {
     /// case (never mounted into a sandbox).
     let keepDir: String
     /// Cgroups of cold runs and of the warm worker (kept apart so neither counts the other).
-    let cgroup: CgroupSlot?
-    let warmCgroup: CgroupSlot?
+    private(set) var cgroup: CgroupSlot?
+    private(set) var warmCgroup: CgroupSlot?
+    private let cgroupNames: (cold: String, warm: String)
     let thread: SlotThread
     /// The slot's network namespace (an fd), joined by every cold run's pid 1; -1 when the machine
     /// has no network namespaces.
@@ -61,8 +62,9 @@ final class Slot: @unchecked Sendable {
             thread.stop()
             throw error
         }
-        cgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)") : nil
-        warmCgroup = useCgroups ? CgroupSlot(name: "\(lease.index)-\(index)w") : nil
+        cgroupNames = ("\(lease.index)-\(index)", "\(lease.index)-\(index)w")
+        cgroup = useCgroups ? CgroupSlot(name: cgroupNames.cold) : nil
+        warmCgroup = useCgroups ? CgroupSlot(name: cgroupNames.warm) : nil
         cgroup?.killAll()
         warmCgroup?.killAll()
         if let cg = cgroup {
@@ -108,6 +110,52 @@ final class Slot: @unchecked Sendable {
         }
         try Self.mountTmpfs(dir: dir, settings: settings, uid: uid, gid: gid)
         if layout.nsFlags & Int32(ENVRUN_NS_MOUNT) != 0 { rootns = try makeSlotRoot(slot: self, layout: layout) }
+    }
+
+    /// What reclaim cannot free in a slot cgroup after a run, above which the slot acts: the warm
+    /// worker's own interpreter stays below it, and the cgroups' headroom covers it.
+    static let leftoverLimit = 32 << 20
+
+    /// After a run and its wipe (on the slot thread): memory a job left charged to the slot's
+    /// cgroups that no process holds - socket buffers of unix sockets in flight in a reference cycle
+    /// (SCM_RIGHTS), which only the kernel's unix garbage collector frees, and which would make the
+    /// slot's next job run out of memory. First the collector is started (closing a unix socket
+    /// queues it) and given a moment; then the warm worker is retired; last the cgroup is made anew
+    /// (its charges go to the parent with the old one). Returns what was done, for the log.
+    func reclaimLeftovers(layout: SandboxLayout) -> String? {
+        func over(_ cg: CgroupSlot?) -> Bool { (cg?.unreclaimableBytes() ?? 0) > Self.leftoverLimit }
+        guard over(cgroup) || over(warmCgroup) else { return nil }
+        var done: [String] = []
+        for _ in 0..<25 {
+            var sp: [Int32] = [-1, -1]
+            if envrun_socketpair_cloexec(&sp) == 0 { sp.forEach { Glibc.close($0) } }
+            usleep(4_000)
+            if !over(cgroup) && !over(warmCgroup) { return "unix garbage collection freed it" }
+        }
+        done.append("the unix garbage collector did not free it")
+        if over(warmCgroup), let w = warm {
+            w.stop()
+            warm = nil
+            done.append("warm worker retired")
+        }
+        if over(warmCgroup), let old = warmCgroup {
+            old.killAll()
+            old.remove()
+            warmCgroup = CgroupSlot(name: cgroupNames.warm)
+            done.append("warm cgroup made anew")
+        }
+        if over(cgroup), let old = cgroup {
+            reapPending()
+            let tid = pid_t(envrun_gettid())
+            _ = CgroupSlot.returnToRoot(thread: tid)
+            old.killAll()
+            old.remove()
+            let fresh = CgroupSlot(name: cgroupNames.cold)
+            _ = fresh.adopt(thread: tid)
+            cgroup = fresh
+            done.append("cold cgroup made anew")
+        }
+        return done.joined(separator: ", ")
     }
 
     /// Empties work/ and tmp/ (the job may have filled them or chmod'ed things).

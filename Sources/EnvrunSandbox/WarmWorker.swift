@@ -71,6 +71,7 @@ final class WarmWorker: @unchecked Sendable {
                     pids: spec.limits.processes + 1, resetPeak: false)
         let oomBefore = cg?.oomKills() ?? 0
         let failBefore = cg?.failCount() ?? 0
+        let cpu = RunCPU(cg, slotThreadIsMember: false)
         guard var pipes = StdioPipes.make() else {
             out.sandboxError = "pipe: \(String(cString: strerror(errno)))"
             return out
@@ -127,6 +128,8 @@ final class WarmWorker: @unchecked Sendable {
         if let cg {
             out.oomKilled = cg.oomKills() > oomBefore
             out.memoryFailures = cg.failCount() - failBefore
+            // The worker's cgroup also counts the worker (its fork and clean-up, ~0.3 ms a job).
+            out.cpuMs = max(out.cpuMs, cpu.elapsedMs())
             if alive, cg.killAll(sparing: pid) > 0, out.sandboxError == nil {
                 out.sandboxError = "processes survived the job"
             }

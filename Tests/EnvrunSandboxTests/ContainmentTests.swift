@@ -58,11 +58,12 @@ extension SandboxSuites {
             let before = envrun_count_fds()
             try await body()
             var after = envrun_count_fds()
-            for _ in 0..<50 where after != before {
+            for _ in 0..<50 where after > before {
                 usleep(20_000)
                 after = envrun_count_fds()
             }
-            #expect(after == before, "envrun's fds went from \(before) to \(after)", sourceLocation: sourceLocation)
+            // A leak is growth (an fd of something else of this process closing meanwhile is not).
+            #expect(after <= before, "envrun's fds went from \(before) to \(after)", sourceLocation: sourceLocation)
         }
 
         // MARK: memory that no process's RSS shows
@@ -312,6 +313,72 @@ extension SandboxSuites {
             #expect(after.verdict == .ok && after.stdout == "next\n")
         }
 
+        // MARK: memory charged after the run, held by no process
+
+        /// Unix sockets sent over themselves (SCM_RIGHTS) and closed stay alive in flight, with their
+        /// queued buffers charged to the slot's cgroup, until the kernel's unix garbage collector runs:
+        /// the slot's next job, which needs most of its limit, must still get it. (Second review.)
+        @Test func socketBuffersInFlightDoNotReachTheNextJob() async throws {
+            if skipUnlessRoot() { return }
+            let ex = try #require(Self.executor)
+            let cycles = """
+                import socket, array
+                n = 0
+                for i in range(25):
+                    a, b = socket.socketpair()
+                    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
+                    fds = array.array('i', [a.fileno(), b.fileno()])
+                    a.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                    b.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                    a.setblocking(False)
+                    try:
+                        while True:
+                            n += a.send(b'x' * 65536)
+                    except BlockingIOError:
+                        pass
+                    a.close()
+                    b.close()
+                print(n >> 20 > 100)
+                """
+            let big = "x = bytearray(200 << 20)\nfor i in range(0, len(x), 4096):\n    x[i] = 1\nprint('ok')\n"
+            let limits = ExecLimits(cpuMs: 4000, wallMs: 8000)
+            for warm in [false, true] {
+                for round in 0..<3 {
+                    let attack = await ex.run(python(cycles, limits), warm: warm)
+                    #expect(attack.stdout == "True\n", "warm=\(warm) round \(round): \(attack.verdict) \(attack.stdout)")
+                    let next = await ex.run(python(big, limits), warm: warm)
+                    #expect(next.verdict == .ok && next.stdout == "ok\n",
+                            "warm=\(warm) round \(round): next job \(next.verdict) \(next.detail ?? "")")
+                }
+            }
+        }
+
+        // MARK: CPU of processes the job never waited for
+
+        /// Background spinners the job never reaps: rusage would not count them; the slot cgroup's
+        /// accounting does, so the run is judged over its CPU limit.
+        @Test func unreapedBackgroundCPUIsJudged() async throws {
+            if skipUnlessRoot() { return }
+            let ex = try #require(Self.executor)
+            let source = """
+                import os, time
+                for _ in range(2):
+                    if os.fork() == 0:
+                        while True:
+                            pass
+                time.sleep(1.6)
+                print("main done")
+                """
+            for warm in [false, true] {
+                let r = await ex.run(python(source, ExecLimits(cpuMs: 1000, wallMs: 8000)), warm: warm)
+                #expect(r.verdict == .timeLimit && r.timeLimitKind == .cpu,
+                        "warm=\(warm): \(r.verdict) cpu \(r.cpuMs) ms \(r.detail ?? "")")
+                #expect(r.cpuMs > 1000, "warm=\(warm): cpu \(r.cpuMs) ms")
+                let quiet = await ex.run(python("print(1)"), warm: warm)
+                #expect(quiet.verdict == .ok && quiet.cpuMs < 500, "warm=\(warm): \(quiet.cpuMs) ms")
+            }
+        }
+
         // MARK: read-only binds are read-only all the way down
 
         /// A host path bound read-only that holds a writable submount (here a tmpfs the test mounts
@@ -354,6 +421,26 @@ extension SandboxSuites {
             }
             await ex.shutdown()
             #expect(access(sub + "/x", F_OK) != 0)
+        }
+
+        /// The job, not the sandbox's init or the warm worker, is the memory cgroup's choice, whatever score
+        /// envrun itself runs with. Cold: set by root, so the job cannot take it back.
+        @Test func theJobIsTheOOMVictim() async throws {
+            if skipUnlessRoot() { return }
+            let ex = try #require(Self.executor)
+            let source = """
+                import time
+                time.sleep(0.01)
+                print(open('/proc/self/oom_score_adj').read().strip())
+                try:
+                    open('/proc/self/oom_score_adj', 'w').write('0')
+                except OSError:
+                    pass
+                """
+            let cold = await ex.run(python(source), warm: false)
+            #expect(cold.stdout == "1000\n", "\(cold.verdict) \(cold.stdout) \(cold.stderr)")
+            let warm = await ex.run(python(source), warm: true)
+            #expect(warm.stdout == "1000\n", "\(warm.verdict) \(warm.stdout) \(warm.stderr)")
         }
 
         // MARK: kernel quotas of the job's user namespace

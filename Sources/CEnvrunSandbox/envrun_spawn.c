@@ -269,7 +269,8 @@ static int init_main(void *arg) {
     envrun_fmt_uint(a_job, (unsigned)job);
     envrun_fmt_uint(a_uid, cfg->uid);
     envrun_fmt_uint(a_gid, cfg->gid);
-    char *const init_argv[] = {"envrun-init", a_job, a_uid, a_gid, userns ? "1" : "0", NULL};
+    char *const init_argv[] = {"envrun-init", a_job, a_uid, a_gid, userns ? "1" : "0",
+                               (cfg->ns_flags & ENVRUN_NS_IPC) ? "1" : "0", NULL};
     char *const init_envp[] = {NULL};
     int layout[9] = {-1, -1, -1, -1, rfd, up[0], req[0], down[1], 6};
     if (write(down[1], "g", 1) != 1) fail(rfd, "job-go");

@@ -36,6 +36,8 @@ final class CgroupSlot: @unchecked Sendable {
     /// the judged CPU of a run, background processes it never waited for included.
     let cpuacctDir: String?
     private var cpuFd: Int32 = -1
+    /// memory.usage_in_bytes (v1) / memory.current (v2), read after every run.
+    private var usageFd: Int32 = -1
     /// v2 `memory.peak` is resettable (per open file) only from Linux 6.12; before, a cold run's
     /// peak falls back to its rusage.
     private var peakResettable = true
@@ -67,6 +69,7 @@ final class CgroupSlot: @unchecked Sendable {
             cpuacctDir = cpuFd >= 0 ? leaf : nil
             if let m = memoryDir {
                 swapLimited = Self.write(m + "/memory.swap.max", "0")
+                usageFd = open(m + "/memory.current", O_RDONLY | O_CLOEXEC)
                 oomFd = open(m + "/memory.events", O_RDONLY | O_CLOEXEC)
                 failFd = open(m + "/memory.events", O_RDONLY | O_CLOEXEC)
                 peakFd = open(m + "/memory.peak", O_RDWR | O_CLOEXEC)
@@ -94,6 +97,7 @@ final class CgroupSlot: @unchecked Sendable {
             }
             if let m = memoryDir {
                 swapLimited = access(m + "/memory.memsw.limit_in_bytes", W_OK) == 0
+                usageFd = open(m + "/memory.usage_in_bytes", O_RDONLY | O_CLOEXEC)
                 oomFd = open(m + "/memory.oom_control", O_RDONLY | O_CLOEXEC)
                 failFd = open(m + "/memory.failcnt", O_RDONLY | O_CLOEXEC)
                 peakFd = open(m + "/memory.max_usage_in_bytes", O_RDWR | O_CLOEXEC)
@@ -148,9 +152,9 @@ final class CgroupSlot: @unchecked Sendable {
     func unreclaimableBytes() -> Int? {
         guard let m = memoryDir else { return nil }
         let v2 = backend == .v2
-        guard let usageText = Self.read(m + (v2 ? "/memory.current" : "/memory.usage_in_bytes")),
-            let usage = Int(usageText.trimmingCharacters(in: .whitespacesAndNewlines))
-        else { return nil }
+        guard usageFd >= 0 else { return nil }
+        let usage = Int(envrun_read_int(usageFd, nil))
+        guard usage >= 0 else { return nil }
         if usage <= Slot.leftoverLimit { return usage }  // the common case: no memory.stat to parse
         guard let stat = Self.read(m + "/memory.stat") else { return nil }
         var file = 0
@@ -238,9 +242,9 @@ final class CgroupSlot: @unchecked Sendable {
                 usleep(2000)
             }
         }
-        for fd in procsFds + [oomFd, failFd, peakFd, cpuFd] where fd >= 0 { close(fd) }
+        for fd in procsFds + [oomFd, failFd, peakFd, cpuFd, usageFd] where fd >= 0 { close(fd) }
         procsFds = []
-        (oomFd, failFd, peakFd, cpuFd) = (-1, -1, -1, -1)
+        (oomFd, failFd, peakFd, cpuFd, usageFd) = (-1, -1, -1, -1, -1)
     }
 
     /// Enables the needed controllers for `<unified>/envrun` (in the root's `subtree_control`) and

@@ -1,5 +1,6 @@
 import CEnvrunSandbox
 import EnvrunCore
+import EnvrunTesting
 import Foundation
 import Testing
 
@@ -54,6 +55,10 @@ extension SandboxSuites {
         /// Runs `body` and checks envrun's fd count is the same after (a few tries: the previous
         /// run's pid 1 may still be closing its end of a pipe).
         func fdsFlat(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async rethrows {
+            try await FDGate.exclusive { try await fdsFlatUngated(body, sourceLocation: sourceLocation) }
+        }
+
+        func fdsFlatUngated(_ body: () async throws -> Void, sourceLocation: SourceLocation) async rethrows {
             _ = await Self.executor?.run(python("pass"), warm: true)
             let before = envrun_count_fds()
             try await body()
@@ -69,28 +74,8 @@ extension SandboxSuites {
         // MARK: memory that no process's RSS shows
 
         static let memoryAttacks: [(String, String)] = [
-            ("SysV shm attach, touch, detach", """
-                import ctypes
-                libc = ctypes.CDLL(None, use_errno=True)
-                libc.shmat.restype = ctypes.c_void_p
-                for i in range(64):
-                    sid = libc.shmget(0, 16 << 20, 0o1600)
-                    p = libc.shmat(sid, None, 0)
-                    ctypes.memset(p, 1, 16 << 20)
-                    libc.shmdt(ctypes.c_void_p(p))
-                print("survived")
-                """),
-            ("memfd files kept open", """
-                import os
-                fds = []
-                block = b"m" * (1 << 20)
-                for i in range(40):
-                    fd = os.memfd_create("x%d" % i)
-                    for _ in range(15):
-                        os.write(fd, block)
-                    fds.append(fd)
-                print("survived")
-                """),
+            ("SysV shm attach, touch, detach", ContainmentAttacks.sysvShmPython),
+            ("memfd files kept open", ContainmentAttacks.memfdPython),
             ("tmpfs files, then memfd", """
                 import os
                 block = b"t" * (1 << 20)
@@ -145,22 +130,7 @@ extension SandboxSuites {
         @Test func memoryNoRssShowsInC() async throws {
             if skipUnlessRoot() { return }
             let ex = try #require(Self.executor)
-            let source = """
-                #include <stdio.h>
-                #include <string.h>
-                #include <sys/shm.h>
-                int main(void) {
-                    for (int i = 0; i < 64; i++) {
-                        int id = shmget(IPC_PRIVATE, 16 << 20, 0600 | IPC_CREAT);
-                        char *p = shmat(id, 0, 0);
-                        if (p == (void *)-1) return 3;
-                        memset(p, 1, 16 << 20);
-                        shmdt(p);
-                    }
-                    puts("survived");
-                    return 0;
-                }
-                """
+            let source = ContainmentAttacks.sysvShmC
             try await fdsFlat {
                 let r = await ex.run(ExecRequest(language: "c", source: source, limits: Self.small))
                 #expect(r.verdict == .memoryLimit, "\(r.verdict) \(r.detail ?? "") \(r.stdout)")

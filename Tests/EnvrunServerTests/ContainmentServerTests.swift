@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import EnvrunServer
+import EnvrunTesting
 import Foundation
 import NIOCore
 import Testing
@@ -24,39 +25,9 @@ struct ContainmentServerTests {
     static let probeOutput = "['main.py'] [] (256, 256) 0 True\n"
 
     static let attacks: [(name: String, language: String, code: String, verdict: String)] = [
-        ("SysV shm in C", "c", """
-            #include <string.h>
-            #include <sys/shm.h>
-            int main(void) {
-                for (int i = 0; i < 64; i++) {
-                    int id = shmget(IPC_PRIVATE, 16 << 20, 0600 | IPC_CREAT);
-                    char *p = shmat(id, 0, 0);
-                    if (p == (void *)-1) return 3;
-                    memset(p, 1, 16 << 20);
-                    shmdt(p);
-                }
-                return 0;
-            }
-            """, "memory_limit"),
-        ("memfd in Python", "python", """
-            import os
-            fds, block = [], b"m" * (1 << 20)
-            for i in range(60):
-                fd = os.memfd_create("x%d" % i)
-                for _ in range(15):
-                    os.write(fd, block)
-                fds.append(fd)
-            """, "memory_limit"),
-        ("SysV shm in Python", "python", """
-            import ctypes
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.shmat.restype = ctypes.c_void_p
-            for i in range(64):
-                sid = libc.shmget(0, 16 << 20, 0o1600)
-                p = libc.shmat(sid, None, 0)
-                ctypes.memset(p, 1, 16 << 20)
-                libc.shmdt(ctypes.c_void_p(p))
-            """, "memory_limit"),
+        ("SysV shm in C", "c", ContainmentAttacks.sysvShmC, "memory_limit"),
+        ("memfd in Python", "python", ContainmentAttacks.memfdPython, "memory_limit"),
+        ("SysV shm in Python", "python", ContainmentAttacks.sysvShmPython, "memory_limit"),
         ("limits, priority and affinity of pid 1 and the parent", "python", """
             import os, resource
             bad = []
@@ -91,6 +62,10 @@ struct ContainmentServerTests {
 
     @Test("each attack gets its verdict; the server lives, the next job is clean, fds are flat")
     func attacksThroughRunCode() async throws {
+        try await FDGate.exclusive { try await attacksThroughRunCodeGated() }
+    }
+
+    func attacksThroughRunCodeGated() async throws {
         guard let server = try await ServerProcess.start(extra: ["--sandbox-slots", "1"]) else { return }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         do {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EnvrunCore
 import EnvrunServer
+import EnvrunTesting
 import Foundation
 import NIOCore
 import Testing
@@ -12,6 +13,10 @@ import Testing
 struct EndToEndTests {
     @Test("a mixed batch over every scoring route, then the Python clients, then a graceful stop")
     func endToEnd() async throws {
+        try await FDGate.exclusive { try await endToEndGated() }
+    }
+
+    func endToEndGated() async throws {
         guard let server = try await ServerProcess.start() else { return }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         do {

@@ -17,7 +17,7 @@ struct LiveHTTPTests {
         config.port = 0
         let app = buildApplication(configuration: try config.validated(), environment: FakeEnvironment(),
                                    executor: FakeExecutor(), logger: Logger(label: "live.test"))
-        try await app.test(.live) { client in
+        try await FDGate.exclusive { try await app.test(.live) { client in
             let big = #"{"items":[{"pack":"fake-math","task_id":"1","response":""# + String(repeating: "9", count: 100_000) + #""}]}"#
             let tooLarge = try await client.send(.post, "/v1/score", json: big)
             #expect(tooLarge.status == .contentTooLarge)
@@ -26,6 +26,6 @@ struct LiveHTTPTests {
                                            json: #"{"items":[{"pack":"fake-math","task_id":"3","response":"9"}]}"#)
             #expect(ok.status == .ok)
             #expect(try ok.decoded(ScoreResponse.self).results.first?.reward == 1)
-        }
+        } }
     }
 }

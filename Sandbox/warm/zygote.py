@@ -49,8 +49,9 @@ def run_job(job, fds):
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         # When the memory cgroup runs out, the OOM killer should take the job, not the worker:
         # memory no RSS shows (memfd, SysV shm, tmpfs) leaves the two about the same size.
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("1000")
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        os.write(fd, b"1000")
+        os.close(fd)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.chdir("/work")
         path = "/work/" + job["file"]
@@ -168,10 +169,14 @@ def own_state():
     )
 
 
+AUTOGROUP = [None]  # an fd of /proc/self/autogroup, opened once (a pread per job)
+
+
 def autogroup_nice():
     try:
-        with open("/proc/self/autogroup") as f:
-            return f.read().split()[-1]
+        if AUTOGROUP[0] is None:
+            AUTOGROUP[0] = os.open("/proc/self/autogroup", os.O_RDONLY | os.O_CLOEXEC)
+        return os.pread(AUTOGROUP[0], 128, 0).split()[-1]
     except OSError:
         return None
 

@@ -131,7 +131,7 @@ extension SandboxSuites {
             if skipUnlessRoot() { return }
             let ex = try #require(Self.executor)
             let source = ContainmentAttacks.sysvShmC
-            try await fdsFlat {
+            await fdsFlat {
                 let r = await ex.run(ExecRequest(language: "c", source: source, limits: Self.small))
                 #expect(r.verdict == .memoryLimit, "\(r.verdict) \(r.detail ?? "") \(r.stdout)")
                 let next = await ex.run(Self.probeRequest, warm: false)
@@ -248,7 +248,7 @@ extension SandboxSuites {
         @Test func idleWorkerKilled() async throws {
             if skipUnlessRoot() { return }
             let ex = try #require(Self.executor)
-            try await fdsFlat {
+            await fdsFlat {
                 for _ in 0..<2 {
                     _ = await ex.run(python("print(1)"), warm: true)
                     let workers = await ex.warmWorkerPids()

@@ -98,6 +98,12 @@ static void fail(int fd, const char *step) {
     for (;;) {}
 }
 
+/* Cold runs with a slot root: pid 1 is cloned without CLONE_NEWNS and enters that root itself.
+ * Both sides must agree, or envrun_build_root would run in the caller's mount namespace. */
+static int uses_slot_root(const envrun_spawn_config *cfg) {
+    return (cfg->ns_flags & ENVRUN_NS_MOUNT) && cfg->with_init && cfg->mnt_ns_fd >= 0;
+}
+
 /* The last steps before execve, shared by the job (init mode) and the zygote. Never returns. */
 static void become_job(const envrun_spawn_config *cfg, int rfd, const struct child_ctx *ctx) {
     /* settle_fds already placed stdio at 0..2, keep_fd at 3 and the report pipe at rfd = 4. */
@@ -114,8 +120,9 @@ static void become_job(const envrun_spawn_config *cfg, int rfd, const struct chi
         if (syscall(SYS_prlimit64, 0, lims[i].res, &rl, NULL) < 0) fail(rfd, "setrlimit");
     }
     umask(022);
-    if (cfg->with_init) {
-        /* Wait for pid 1: root built (EOF: pid 1 failed and reported). */
+    if (cfg->with_init && !uses_slot_root(cfg)) {
+        /* Wait for pid 1: root built (EOF: pid 1 failed and reported). With the slot's root
+         * there is nothing to wait for: the job was cloned into it. */
         char go;
         if (read(ctx->maps_r, &go, 1) != 1) fail(rfd, "wait-for-init");
     }
@@ -170,11 +177,6 @@ static void become_job(const envrun_spawn_config *cfg, int rfd, const struct chi
     fail(rfd, "execve");
 }
 
-/* Cold runs with a slot root: pid 1 is cloned without CLONE_NEWNS and enters that root itself.
- * Both sides must agree, or envrun_build_root would run in the caller's mount namespace. */
-static int uses_slot_root(const envrun_spawn_config *cfg) {
-    return (cfg->ns_flags & ENVRUN_NS_MOUNT) && cfg->with_init && cfg->mnt_ns_fd >= 0;
-}
 
 static int job_main(void *arg) {
     struct child_ctx *ctx = arg;
@@ -273,7 +275,7 @@ static int init_main(void *arg) {
                                (cfg->ns_flags & ENVRUN_NS_IPC) ? "1" : "0", NULL};
     char *const init_envp[] = {NULL};
     int layout[9] = {-1, -1, -1, -1, rfd, up[0], req[0], down[1], 6};
-    if (write(down[1], "g", 1) != 1) fail(rfd, "job-go");
+    if (!slot_root && write(down[1], "g", 1) != 1) fail(rfd, "job-go");
     if (arrange_fds(layout, 9) < 0) fail(rfd, "init-fds");
     if (fcntl(8, F_SETFD, FD_CLOEXEC) < 0) fail(4, "init-fds");
     syscall(SYS_execveat, 8, "", init_argv, init_envp, AT_EMPTY_PATH);

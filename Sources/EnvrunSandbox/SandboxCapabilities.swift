@@ -47,7 +47,7 @@ public struct SandboxCapabilities: Sendable {
             default: what = "the job's uid maps to itself in a namespace of its own (no capability anywhere)"
             }
             layers.append(SandboxLayer(name: "\(n) namespace", active: ok,
-                                       detail: ok ? what : "unshare failed: \(String(cString: err))"))
+                                       detail: ok ? what : "unshare failed: \(cErrorText(err))"))
         }
         let actions = (try? String(contentsOfFile: "/proc/sys/kernel/seccomp/actions_avail", encoding: .utf8)) ?? ""
         let seccompOk = actions.contains("kill_process") && actions.contains("errno")

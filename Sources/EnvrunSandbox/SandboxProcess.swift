@@ -115,7 +115,7 @@ func spawnSandbox(
             return envrun_spawn(&cfg, &result, &err, err.count)
         }
     }
-    return (rc, result, String(cString: err))
+    return (rc, result, cErrorText(err))
 }
 
 /// The slot's root, built once in a mount namespace of its own (an fd; each cold run's pid 1
@@ -126,7 +126,7 @@ func makeSlotRoot(slot: Slot, layout: SandboxLayout) throws -> Int32 {
         envrun_root_ns_create(&cfg, &err, err.count)
     }
     guard fd >= 0 else {
-        throw EnvrunError(.unavailable, "cannot build the sandbox root of slot \(slot.index): \(String(cString: err))")
+        throw EnvrunError(.unavailable, "cannot build the sandbox root of slot \(slot.index): \(cErrorText(err))")
     }
     return fd
 }
@@ -355,4 +355,9 @@ func runCold(_ spec: PhaseSpec, slot: Slot, layout: SandboxLayout) -> RawOutcome
         }
     }
     return out
+}
+
+/// The text a C function wrote into `buffer` (NUL-terminated, or the whole buffer).
+func cErrorText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -76,7 +76,7 @@ public final class SeccompProgram: @unchecked Sendable {
         let rc = envrun_seccomp_compile(defAction, defErrno, &rules, rules.count, bpf, &err, err.count)
         if rc != 0 {
             // deinit runs for the failed init and frees bpf.
-            throw EnvrunError(.invalidInput, "seccomp policy \(name): \(String(cString: err))",
+            throw EnvrunError(.invalidInput, "seccomp policy \(name): \(cErrorText(err))",
                               field: "Sandbox/seccomp/\(name).json")
         }
     }

@@ -49,7 +49,7 @@ final class Slot: @unchecked Sendable {
             var err = [CChar](repeating: 0, count: 160)
             ns = envrun_netns_create(&err, err.count)
             guard ns >= 0 else {
-                throw EnvrunError(.unavailable, "cannot create the slot's network namespace: \(String(cString: err))")
+                throw EnvrunError(.unavailable, "cannot create the slot's network namespace: \(cErrorText(err))")
             }
         }
         netns = ns

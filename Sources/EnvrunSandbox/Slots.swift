@@ -168,7 +168,7 @@ final class Slot: @unchecked Sendable {
     }
 
     func close() {
-        _ = thread.sync { self.reapPending() }
+        thread.sync { self.reapPending() }
         warm?.stop()
         warm = nil
         let tid = thread.tid

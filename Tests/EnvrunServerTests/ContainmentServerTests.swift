@@ -102,11 +102,12 @@ struct ContainmentServerTests {
         #expect(after.status == "Success" && after.runResult?.stdout == Self.probeOutput, "\(after.status) \(after.message)")
         #expect(Self.warmWorkers(of: pid).count == 1)
         var now = Self.fdCount(pid)
-        for _ in 0..<50 where now != before {
+        for _ in 0..<50 where now > before {
             usleep(20_000)
             now = Self.fdCount(pid)
         }
-        #expect(now == before, "server fds went from \(before) to \(now)")
+        // A leak is growth; the server's own connections may close meanwhile.
+        #expect(now <= before, "server fds went from \(before) to \(now)")
     }
 
     func runCode(_ url: String, _ http: HTTPClient, _ code: String, _ language: String) async throws -> RunCodeResponse {

@@ -18,6 +18,7 @@ import Yams
 /// max_run_timeout_seconds: 60
 /// math_pack: math500
 /// unlabeled_pack: hh-helpful
+/// expose_task_secrets: false
 /// ```
 public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var host: String?
@@ -34,6 +35,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var maxRunTimeoutSeconds: Double?
     public var mathPack: String?
     public var unlabeledPack: String?
+    public var exposeTaskSecrets: Bool?
 
     enum CodingKeys: String, CodingKey {
         case host, port, packs, token
@@ -47,6 +49,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         case maxRunTimeoutSeconds = "max_run_timeout_seconds"
         case mathPack = "math_pack"
         case unlabeledPack = "unlabeled_pack"
+        case exposeTaskSecrets = "expose_task_secrets"
     }
 
     public init() {}
@@ -108,6 +111,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         if let maxRunTimeoutSeconds { c.maxRunTimeoutSeconds = maxRunTimeoutSeconds }
         if let mathPack { c.mathPack = mathPack }
         if let unlabeledPack { c.unlabeledPack = unlabeledPack }
+        if let exposeTaskSecrets { c.exposeTaskSecrets = exposeTaskSecrets }
         return c
     }
 }

@@ -24,8 +24,20 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// OpenRLHF `/get_reward`: the pack that scores a bare gold answer, and the one for unlabeled queries.
     public var mathPack: String = "math500"
     public var unlabeledPack: String = "hh-helpful"
+    /// `GET /v1/packs/{pack}/tasks` includes what grades a task (gold answers, tests, reference
+    /// solutions, io cases, metadata). Off by default: a policy with an HTTP tool could read them.
+    public var exposeTaskSecrets: Bool = false
+    /// Listen on a non-loopback address without a token. Off by default: `/run_code`, inline code tasks
+    /// and episodes run code by design, so an open port is a code-execution service for anyone.
+    public var allowUnauthenticatedRemote: Bool = false
 
     public init() {}
+
+    /// 127.0.0.0/8, ::1 and localhost.
+    public var hostIsLoopback: Bool {
+        let h = host.lowercased()
+        return h == "localhost" || h == "::1" || h == "[::1]" || h.hasPrefix("127.")
+    }
 
     /// Checks ranges; errors name the setting at fault.
     public func validated() throws -> ServerConfiguration {
@@ -45,6 +57,11 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw ConfigurationError("default_page_size exceeds max_page_size", field: "default_page_size")
         }
         if let token, token.isEmpty { throw ConfigurationError("token must not be empty", field: "token") }
+        if token == nil && !hostIsLoopback && !allowUnauthenticatedRemote {
+            throw ConfigurationError(
+                "refusing to listen on \(host) without a token: anyone who reaches the port could run code here; "
+                    + "set --token (or ENVRUN_TOKEN), or pass --allow-unauthenticated-remote to accept that", field: "host")
+        }
         return self
     }
 }

@@ -50,6 +50,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Include gold answers, tests, reference solutions and metadata in GET /v1/packs/{pack}/tasks (off: a policy with an HTTP tool could read them).")
+    var exposeTaskSecrets = false
+
+    @Flag(help: "Listen on a non-loopback --host without a token (refused by default: /run_code and code tasks run code for whoever reaches the port).")
+    var allowUnauthenticatedRemote = false
+
     @Option(help: "Sandbox slots: programs that run at once, each with its own uid, tmpfs, cgroups and warm worker (default: the number of cores).")
     var sandboxSlots: Int?
 
@@ -75,9 +81,15 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxConcurrency { settings.maxConcurrency = maxConcurrency }
         if let maxQueue { settings.maxQueue = maxQueue }
         if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
-        if let token = token ?? settings.token ?? ProcessInfo.processInfo.environment["ENVRUN_TOKEN"], !token.isEmpty {
+        if let token = token ?? settings.token ?? ProcessInfo.processInfo.environment["ENVRUN_TOKEN"] {
+            // An empty token would otherwise turn auth off without a word.
+            guard !token.isEmpty else {
+                throw ValidationError("the token is empty (--token, the config file or ENVRUN_TOKEN): give a real one, or none")
+            }
             settings.token = token
         }
+        if exposeTaskSecrets { settings.exposeTaskSecrets = true }
+        if allowUnauthenticatedRemote { settings.allowUnauthenticatedRemote = true }
         do {
             settings = try settings.validated()
         } catch let error as ConfigurationError {

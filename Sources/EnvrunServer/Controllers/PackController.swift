@@ -25,9 +25,10 @@ struct PackController {
         guard let info = services.environment.packs().first(where: { $0.name == pack }) else {
             throw APIError(.notFound, code: "not_found", "unknown pack '\(pack)'", field: "pack")
         }
-        let tasks: [TaskSpec]
+        var tasks: [TaskSpec]
         do {
             tasks = try services.environment.tasks(pack: pack, offset: offset, limit: limit)
+            if !config.exposeTaskSecrets { tasks = tasks.map(Self.withoutSecrets) }
         } catch let error as EnvrunError {
             throw services.mapped(error, defaultField: "pack")
         }
@@ -35,6 +36,18 @@ struct PackController {
         return try JSONIO.response(
             TasksPage(pack: pack, offset: offset, limit: limit, total: info.taskCount, tasks: tasks,
                       nextOffset: next))
+    }
+
+    /// What a model may see of a task: its id, prompt, entry point and language; nothing that grades it.
+    static func withoutSecrets(_ t: TaskSpec) -> TaskSpec {
+        var v = t
+        v.answer = nil
+        v.tests = nil
+        v.testSetup = nil
+        v.ioCases = nil
+        v.reference = nil
+        v.metadata = nil
+        return v
     }
 
     static func intParameter(_ request: Request, _ name: String) throws -> Int? {

@@ -62,21 +62,7 @@ struct ContainmentServerTests {
 
     @Test("each attack gets its verdict; the server lives, the next job is clean, fds are flat")
     func attacksThroughRunCode() async throws {
-        try await FDGate.exclusive { try await attacksThroughRunCodeGated() }
-    }
-
-    func attacksThroughRunCodeGated() async throws {
-        guard let server = try await ServerProcess.start(extra: ["--sandbox-slots", "1"]) else { return }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            try await attacks(server, http)
-        } catch {
-            try? await http.shutdown()
-            server.stop()
-            throw error
-        }
-        try await http.shutdown()
-        #expect(server.stop() == 0, "envrun serve should exit 0 after SIGTERM")
+        try await ServerProcess.withRunning(extra: ["--sandbox-slots", "1"]) { try await attacks($0, $1) }
     }
 
     func attacks(_ server: ServerProcess, _ http: HTTPClient) async throws {

@@ -13,25 +13,13 @@ import Testing
 struct EndToEndTests {
     @Test("a mixed batch over every scoring route, then the Python clients, then a graceful stop")
     func endToEnd() async throws {
-        try await FDGate.exclusive { try await endToEndGated() }
-    }
-
-    func endToEndGated() async throws {
         // The test reads gold answers and references from the listing.
-        guard let server = try await ServerProcess.start(extra: ["--expose-task-secrets"]) else { return }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
+        try await ServerProcess.withRunning(extra: ["--expose-task-secrets"]) { server, http in
             try await scoreMixedBatch(server.url, http)
             try await runCode(server.url, http)
             try await getReward(server.url, http)
             try runPythonClientTests(server.url)
-        } catch {
-            try? await http.shutdown()
-            server.stop()
-            throw error
         }
-        try await http.shutdown()
-        #expect(server.stop() == 0, "envrun serve should exit 0 after SIGTERM")
     }
 
     func scoreMixedBatch(_ url: String, _ http: HTTPClient) async throws {

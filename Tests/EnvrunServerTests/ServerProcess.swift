@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import EnvrunTesting
 import Foundation
 import Testing
 
@@ -82,5 +84,28 @@ final class ServerProcess: @unchecked Sendable {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         return process.terminationStatus
+    }
+}
+
+extension ServerProcess {
+    /// Starts `envrun serve` (with `extra` flags), runs `body` with an HTTP client, then stops both and
+    /// expects a clean exit; one test at a time (`FDGate`: the client and the child's pipes are this
+    /// process's fds).
+    static func withRunning(extra: [String] = [], _ body: (ServerProcess, HTTPClient) async throws -> Void)
+        async throws
+    {
+        try await FDGate.exclusive {
+            guard let server = try await start(extra: extra) else { return }
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                try await body(server, http)
+            } catch {
+                try? await http.shutdown()
+                server.stop()
+                throw error
+            }
+            try await http.shutdown()
+            #expect(server.stop() == 0, "envrun serve should exit 0 after SIGTERM")
+        }
     }
 }

@@ -205,11 +205,36 @@ final class SlotLease: @unchecked Sendable {
                 mkdir(directory, 0o755)
                 mkdir(directory + "/root", 0o755)
                 Self.cleanStale(directory: directory, lease: i)
+                Self.reclaimDeadLeases(stateDirectory: stateDirectory, except: i)
                 return
             }
             Glibc.close(fd)
         }
         throw EnvrunError(.unavailable, "no free sandbox lease in \(stateDirectory)", field: stateDirectory)
+    }
+
+    /// Every other lease whose owner is gone (its lock is free: the kernel dropped the flock when the
+    /// process died, SIGKILL included) is emptied now, not when some later executor happens to take
+    /// that number: its processes killed, its slot mounts, dirs and cgroups removed.
+    private static func reclaimDeadLeases(stateDirectory: String, except taken: Int) {
+        for j in 0..<32 where j != taken {
+            let dir = "\(stateDirectory)/\(j)"
+            guard access(dir, F_OK) == 0 else { continue }
+            let fd = open("\(stateDirectory)/lease\(j).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { continue }
+            defer { Glibc.close(fd) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // alive, or starting
+            cleanStale(directory: dir, lease: j)
+            for s in 0..<64 {
+                for root in [CgroupSlot.memoryRoot, CgroupSlot.pidsRoot] + [CgroupLayout.current.v1["cpuacct"]].compactMap({ $0 }) {
+                    for cg in ["\(root)/envrun/\(j)-\(s)", "\(root)/envrun/\(j)-\(s)w"] where access(cg, F_OK) == 0 {
+                        rmdir(cg)
+                    }
+                }
+            }
+            rmdir(dir + "/root")
+            rmdir(dir)
+        }
     }
 
     /// Leftovers of a previous owner that died: kill its tasks, unmount and remove its slot dirs.
@@ -225,7 +250,7 @@ final class SlotLease: @unchecked Sendable {
             }
             let d = "\(directory)/slot\(s)"
             if access(d, F_OK) == 0 {
-                _ = envrun_umount(d)
+                while envrun_umount(d) == 0 {}
                 rmdir(d)
             }
         }

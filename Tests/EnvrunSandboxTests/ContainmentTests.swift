@@ -413,6 +413,43 @@ extension SandboxSuites {
             #expect(warm.stdout == "1000\n", "\(warm.verdict) \(warm.stdout) \(warm.stderr)")
         }
 
+        // MARK: what a dead executor left
+
+        /// A killed executor leaves its lease's slot mounts (the flock dies with it). The next executor
+        /// on the state directory reclaims every lease whose lock is free, and leaves a live one alone.
+        @Test func deadLeasesAreReclaimedAtStart() async throws {
+            if skipUnlessRoot() { return }
+            let state = "/run/envrun-reclaim-\(getpid())"
+            mkdir(state, 0o755)
+            func plant(_ lease: Int) -> String {
+                let slot = "\(state)/\(lease)/slot0"
+                mkdir("\(state)/\(lease)", 0o755)
+                mkdir(slot, 0o700)
+                #expect(envrun_mount_tmpfs(slot, 1 << 20, 16, 0, 0) == 0)
+                close(open("\(state)/lease\(lease).lock", O_RDWR | O_CREAT, 0o600))
+                return slot
+            }
+            func mounted(_ path: String) -> Bool {
+                ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(path) ")
+            }
+            let dead = plant(5), live = plant(7)
+            let liveLock = open("\(state)/lease7.lock", O_RDWR)
+            #expect(flock(liveLock, LOCK_EX | LOCK_NB) == 0)
+            defer {
+                while envrun_umount(live) == 0 {}
+                close(liveLock)
+                try? FileManager.default.removeItem(atPath: state)
+            }
+            #expect(mounted(dead) && mounted(live))
+            let ex = try SandboxExecutor(configuration: SandboxConfiguration(slots: 1, stateDirectory: state))
+            #expect(!mounted(dead), "the dead lease's slot is still mounted")
+            #expect(access("\(state)/5", F_OK) != 0, "the dead lease's dir is still there")
+            #expect(mounted(live), "a live lease was touched")
+            let r = await ex.run(python("print(1)"))
+            #expect(r.verdict == .ok)
+            await ex.shutdown()
+        }
+
         // MARK: kernel quotas of the job's user namespace
 
         @Test func userNamespaceOwnedByTheSlotUid() async throws {

@@ -419,7 +419,10 @@ extension SandboxSuites {
         /// on the state directory reclaims every lease whose lock is free, and leaves a live one alone.
         @Test func deadLeasesAreReclaimedAtStart() async throws {
             if skipUnlessRoot() { return }
-            let state = "/run/envrun-reclaim-\(getpid())"
+            // The default state dir (cgroup names and uids are per lease number, not per state dir, so
+            // a second state dir would collide with the other suites' executors); leases 30 and 31 are
+            // planted (the executors of this process take the lowest free numbers).
+            let state = SandboxConfiguration.default.stateDirectory
             mkdir(state, 0o755)
             func plant(_ lease: Int) -> String {
                 let slot = "\(state)/\(lease)/slot0"
@@ -432,18 +435,19 @@ extension SandboxSuites {
             func mounted(_ path: String) -> Bool {
                 ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(path) ")
             }
-            let dead = plant(5), live = plant(7)
-            let liveLock = open("\(state)/lease7.lock", O_RDWR)
+            let dead = plant(30), live = plant(31)
+            let liveLock = open("\(state)/lease31.lock", O_RDWR)
             #expect(flock(liveLock, LOCK_EX | LOCK_NB) == 0)
             defer {
                 while envrun_umount(live) == 0 {}
+                rmdir(live)
+                rmdir("\(state)/31")
                 close(liveLock)
-                try? FileManager.default.removeItem(atPath: state)
             }
             #expect(mounted(dead) && mounted(live))
-            let ex = try SandboxExecutor(configuration: SandboxConfiguration(slots: 1, stateDirectory: state))
+            let ex = try SandboxExecutor(configuration: SandboxConfiguration(slots: 1))
             #expect(!mounted(dead), "the dead lease's slot is still mounted")
-            #expect(access("\(state)/5", F_OK) != 0, "the dead lease's dir is still there")
+            #expect(access("\(state)/30", F_OK) != 0, "the dead lease's dir is still there")
             #expect(mounted(live), "a live lease was touched")
             let r = await ex.run(python("print(1)"))
             #expect(r.verdict == .ok)

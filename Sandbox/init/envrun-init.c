@@ -106,6 +106,9 @@ struct record {
     int err_no;
     char step[48];
 };
+/* The same record is defined in Sandbox/init/envrun-init.c and Sources/CEnvrunSandbox/envrun_child.h
+ * (two programs, built apart): a change to one that the other misses fails to compile. */
+_Static_assert(sizeof(struct record) == 88, "struct record layout changed: change both copies");
 
 enum { FD_REPORT = 4, FD_EXEC = 5, FD_MAPS_REQ = 6, FD_MAPS_DONE = 7 };
 

@@ -17,6 +17,12 @@ final class CgroupSlot: @unchecked Sendable {
     /// The root of the hierarchy holding memory (v1: its mount; v2: the unified mount).
     static var memoryRoot: String { CgroupLayout.current.hierarchy(for: "memory") ?? "/sys/fs/cgroup/memory" }
     static var pidsRoot: String { CgroupLayout.current.hierarchy(for: "pids") ?? "/sys/fs/cgroup/pids" }
+    /// Every hierarchy a slot has directories in (v2: the unified one, once).
+    static var hierarchyRoots: [String] {
+        let layout = CgroupLayout.current
+        if layout.backend == .v2 { return [memoryRoot] }
+        return [memoryRoot, pidsRoot] + [layout.v1["cpuacct"]].compactMap { $0 }
+    }
 
     let backend: CgroupLayout.Backend?
     /// The directory whose files limit memory (v2: the leaf), nil when that layer is missing.
@@ -36,8 +42,9 @@ final class CgroupSlot: @unchecked Sendable {
     /// the judged CPU of a run, background processes it never waited for included.
     let cpuacctDir: String?
     private var cpuFd: Int32 = -1
-    /// memory.usage_in_bytes (v1) / memory.current (v2), read after every run.
+    /// memory.usage_in_bytes (v1) / memory.current (v2), read after every run, and memory.stat.
     private var usageFd: Int32 = -1
+    private var statFd: Int32 = -1
     /// v2 `memory.peak` is resettable (per open file) only from Linux 6.12; before, a cold run's
     /// peak falls back to its rusage.
     private var peakResettable = true
@@ -70,6 +77,7 @@ final class CgroupSlot: @unchecked Sendable {
             if let m = memoryDir {
                 swapLimited = Self.write(m + "/memory.swap.max", "0")
                 usageFd = open(m + "/memory.current", O_RDONLY | O_CLOEXEC)
+                statFd = open(m + "/memory.stat", O_RDONLY | O_CLOEXEC)
                 oomFd = open(m + "/memory.events", O_RDONLY | O_CLOEXEC)
                 failFd = open(m + "/memory.events", O_RDONLY | O_CLOEXEC)
                 peakFd = open(m + "/memory.peak", O_RDWR | O_CLOEXEC)
@@ -98,6 +106,7 @@ final class CgroupSlot: @unchecked Sendable {
             if let m = memoryDir {
                 swapLimited = access(m + "/memory.memsw.limit_in_bytes", W_OK) == 0
                 usageFd = open(m + "/memory.usage_in_bytes", O_RDONLY | O_CLOEXEC)
+                statFd = open(m + "/memory.stat", O_RDONLY | O_CLOEXEC)
                 oomFd = open(m + "/memory.oom_control", O_RDONLY | O_CLOEXEC)
                 failFd = open(m + "/memory.failcnt", O_RDONLY | O_CLOEXEC)
                 peakFd = open(m + "/memory.max_usage_in_bytes", O_RDWR | O_CLOEXEC)
@@ -150,19 +159,12 @@ final class CgroupSlot: @unchecked Sendable {
     /// and its wipe, what a job left behind that is not a process (socket buffers held by fds in
     /// flight, for one). nil without the memory layer.
     func unreclaimableBytes() -> Int? {
-        guard let m = memoryDir else { return nil }
-        let v2 = backend == .v2
-        guard usageFd >= 0 else { return nil }
+        guard usageFd >= 0, statFd >= 0 else { return nil }
         let usage = Int(envrun_read_int(usageFd, nil))
         guard usage >= 0 else { return nil }
-        if usage <= Slot.leftoverLimit { return usage }  // the common case: no memory.stat to parse
-        guard let stat = Self.read(m + "/memory.stat") else { return nil }
-        var file = 0
-        for line in stat.split(separator: "\n") {
-            let f = line.split(separator: " ")
-            guard f.count == 2, let v = Int(f[1]) else { continue }
-            if v2 ? f[0] == "file" : (f[0] == "total_active_file" || f[0] == "total_inactive_file") { file += v }
-        }
+        if usage <= Slot.leftoverLimit { return usage }  // the common case: no memory.stat to read
+        let keys = backend == .v2 ? ["file"] : ["total_active_file", "total_inactive_file"]
+        let file = keys.map { max(0, Int(envrun_read_int(statFd, $0))) }.reduce(0, +)
         return max(0, usage - file)
     }
 
@@ -197,10 +199,7 @@ final class CgroupSlot: @unchecked Sendable {
     static func returnToRoot(thread tid: pid_t) -> Bool {
         guard CgroupLayout.current.backend != .v2 else { return true }
         var ok = true
-        let cpuacct = CgroupLayout.current.v1["cpuacct"]
-        for root in [memoryRoot, pidsRoot] + [cpuacct].compactMap({ $0 }) {
-            ok = write(root + "/tasks", "\(tid)") && ok
-        }
+        for root in hierarchyRoots { ok = write(root + "/tasks", "\(tid)") && ok }
         return ok
     }
 
@@ -242,9 +241,9 @@ final class CgroupSlot: @unchecked Sendable {
                 usleep(2000)
             }
         }
-        for fd in procsFds + [oomFd, failFd, peakFd, cpuFd, usageFd] where fd >= 0 { close(fd) }
+        for fd in procsFds + [oomFd, failFd, peakFd, cpuFd, usageFd, statFd] where fd >= 0 { close(fd) }
         procsFds = []
-        (oomFd, failFd, peakFd, cpuFd, usageFd) = (-1, -1, -1, -1, -1)
+        (oomFd, failFd, peakFd, cpuFd, usageFd, statFd) = (-1, -1, -1, -1, -1, -1)
     }
 
     /// Enables the needed controllers for `<unified>/envrun` (in the root's `subtree_control`) and

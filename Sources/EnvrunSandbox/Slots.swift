@@ -225,27 +225,22 @@ final class SlotLease: @unchecked Sendable {
             defer { Glibc.close(fd) }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // alive, or starting
             cleanStale(directory: dir, lease: j)
-            for s in 0..<64 {
-                for root in [CgroupSlot.memoryRoot, CgroupSlot.pidsRoot] + [CgroupLayout.current.v1["cpuacct"]].compactMap({ $0 }) {
-                    for cg in ["\(root)/envrun/\(j)-\(s)", "\(root)/envrun/\(j)-\(s)w"] where access(cg, F_OK) == 0 {
-                        rmdir(cg)
-                    }
-                }
-            }
             rmdir(dir + "/root")
             rmdir(dir)
         }
     }
 
-    /// Leftovers of a previous owner that died: kill its tasks, unmount and remove its slot dirs.
+    /// Leftovers of a previous owner that died: kill its tasks, remove its cgroups (a slot of this
+    /// lease makes them anew, with nothing charged), unmount and remove its slot dirs.
     private static func cleanStale(directory: String, lease: Int) {
         for s in 0..<64 {
-            for root in [CgroupSlot.memoryRoot, CgroupSlot.pidsRoot] {
+            for root in CgroupSlot.hierarchyRoots {
                 for dir in ["\(root)/envrun/\(lease)-\(s)", "\(root)/envrun/\(lease)-\(s)w"] {
                     guard access(dir, F_OK) == 0 else { continue }
                     for line in (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n") {
                         if let p = pid_t(line), p != getpid() { kill(p, SIGKILL) }
                     }
+                    rmdir(dir)  // fails while a killed task is still exiting: the slot then reuses it
                 }
             }
             let d = "\(directory)/slot\(s)"

@@ -89,14 +89,7 @@ public struct AssertHarness: Sendable {
     public static func outcome(of result: ExecResult, nonce: String, tests: AssertTests) -> JudgeOutcome {
         let prefix = "\(verdictPrefix) \(nonce) "
         let line = result.stdout.split(separator: "\n").last { $0.hasPrefix(prefix) }
-        if let line, decodeReport(line.dropFirst(prefix.count)) == nil {
-            // Only the supervisor knows the nonce, so it printed this line; what makes it unreadable
-            // came from the program (text it raised or printed). The program's failure, not ours.
-            return JudgeOutcome(
-                passed: 0, total: approximateAssertCount(tests.tests), verdict: .runtimeError,
-                feedback: "the judge's report held text from the program that could not be read", runs: [result])
-        }
-        guard let line, let report = decodeReport(line.dropFirst(prefix.count)) else {
+        guard let line else {
             let verdict = result.verdict == .ok ? Verdict.sandboxError : result.verdict
             let why = result.signal.map { "killed by signal \($0)" } ?? "exit code \(result.exitCode.map(String.init) ?? "?")"
             return JudgeOutcome(
@@ -104,6 +97,13 @@ public struct AssertHarness: Sendable {
                 feedback: "the judge reported no verdict (\(result.verdict.rawValue), \(why))"
                     + (result.stderr.isEmpty ? "" : ": " + String(result.stderr.suffix(500))),
                 runs: [result])
+        }
+        guard let report = decodeReport(line.dropFirst(prefix.count)) else {
+            // Only the supervisor knows the nonce, so it printed this line; what makes it unreadable
+            // came from the program (text it raised or printed). The program's failure, not ours.
+            return JudgeOutcome(
+                passed: 0, total: approximateAssertCount(tests.tests), verdict: .runtimeError,
+                feedback: "the judge's report held text from the program that could not be read", runs: [result])
         }
         guard report.status == "ok", let passed = report.passed, let total = report.total,
             let verdict = report.verdict.flatMap(Verdict.init(rawValue:)), passed >= 0, passed <= total

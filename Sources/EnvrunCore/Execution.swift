@@ -76,6 +76,10 @@ public struct ExecResult: Codable, Sendable, Equatable {
     public var truncated: Bool
     /// Human-readable context: the compiler's message, the failing set-up step and errno, ...
     public var detail: String?
+    /// For a `sandbox_error`: the step of envrun's that failed, its errno and the slot.
+    public var failure: SandboxFailure?
+    /// Milliseconds from the executor taking the request to the program starting (slot wait and set-up).
+    public var startMs: Double?
 
     public init(
         verdict: Verdict, timeLimitKind: TimeLimitKind? = nil, exitCode: Int32? = nil,
@@ -102,6 +106,8 @@ public struct ExecResult: Codable, Sendable, Equatable {
         case cpuMs = "cpu_ms"
         case wallMs = "wall_ms"
         case peakMemoryKb = "peak_memory_kb"
+        case failure = "sandbox_failure"
+        case startMs = "start_ms"
     }
 }
 
@@ -109,4 +115,17 @@ public struct ExecResult: Codable, Sendable, Equatable {
 /// tests of higher layers may use an in-memory fake.
 public protocol CodeExecutor: Sendable {
     func run(_ request: ExecRequest) async -> ExecResult
+}
+
+/// Where envrun itself failed to run a program (a `sandbox_error`): the step (a fixed name from envrun's
+/// code, e.g. "pipe", "warm worker: send", "mount-tmpfs"), the errno when there was one, and the slot.
+public struct SandboxFailure: Codable, Sendable, Equatable {
+    public var step: String
+    public var errno: Int32?
+    public var slot: Int?
+    public init(step: String, errno: Int32? = nil, slot: Int? = nil) {
+        self.step = step
+        self.errno = errno
+        self.slot = slot
+    }
 }

@@ -1,4 +1,5 @@
 import EnvrunCore
+import Logging
 
 /// `code_tests` and `code_io`: runs the response's code in the sandbox judge against the task's
 /// assert-style tests or stdin/stdout cases. Reward = fraction of tests passed, or all-or-nothing.
@@ -6,10 +7,13 @@ import EnvrunCore
 public struct CodeReward: Rewarder {
     public var settings: CodeRewardSettings
     let judge: (any CodeJudge)?
+    let logger: Logger
 
-    public init(judge: (any CodeJudge)?, settings: CodeRewardSettings) {
+    public init(judge: (any CodeJudge)?, settings: CodeRewardSettings,
+                logger: Logger = Logger(label: "envrun.rewards.code")) {
         self.judge = judge
         self.settings = settings
+        self.logger = logger
     }
 
     public func score(task: TaskSpec, response: String) async -> RewardResult {
@@ -46,6 +50,14 @@ public struct CodeReward: Rewarder {
         details["feedback"] = outcome.feedback
         if outcome.verdict == .sandboxError {
             details["error"] = outcome.feedback ?? "the sandbox failed to run the program"
+            // The step that failed: the run's own (set by the executor) or the judge's.
+            let failure = outcome.runs.lazy.compactMap(\.failure).first
+                ?? SandboxFailure(step: "judge")
+            details["sandbox_step"] = failure.step
+            if let slot = failure.slot { details["sandbox_slot"] = String(slot) }
+            if outcome.runs.allSatisfy({ $0.failure == nil }) {
+                logger.warning("sandbox_error from the judge: \(details["error"] ?? "")", metadata: ["step": "judge"])
+            }
             return RewardResult(reward: 0, status: .error, details: details)
         }
         let reward: Double

@@ -12,15 +12,31 @@ public protocol Rewarder: Sendable {
 }
 
 extension Rewarder {
+    /// Items of the batch scored `ScoringContext.itemConcurrency` at a time; once the request is
+    /// cancelled the rest are not started.
     public func score(batch: [(task: TaskSpec, response: String)]) async -> [RewardResult] {
-        await withTaskGroup(of: (Int, RewardResult).self) { group in
-            for (i, item) in batch.enumerated() {
-                group.addTask { (i, await self.score(task: item.task, response: item.response)) }
-            }
-            var results = [RewardResult?](repeating: nil, count: batch.count)
-            for await (i, r) in group { results[i] = r }
-            return results.map { $0! }
+        let items = batch.map { BatchItem(task: $0.task, response: $0.response) }
+        let observer = ScoringContext.observer
+        return await boundedMap(items, cancelled: { _ in .cancelledRequest }) { item in
+            let start = ContinuousClock.now
+            let result = await self.score(task: item.task, response: item.response)
+            observer?(result, ContinuousClock.now - start)
+            return result
         }
+    }
+}
+
+private struct BatchItem: Sendable {
+    let task: TaskSpec
+    let response: String
+}
+
+extension RewardResult {
+    /// An item never started because its request was cancelled (the client left). Nobody reads it.
+    public static var cancelledRequest: RewardResult {
+        var r = RewardResult.error("the request was cancelled before this item was scored")
+        r.details["error_code"] = "cancelled"
+        return r
     }
 }
 
@@ -70,7 +86,7 @@ public enum RewarderFactory {
         case .regex:
             return RegexReward(settings: spec.regex)
         case .codeTests, .codeIO:
-            return CodeReward(judge: dependencies.codeJudge, settings: spec.code)
+            return CodeReward(judge: dependencies.codeJudge, settings: spec.code, logger: dependencies.logger)
         case .scalarRM:
             return ScalarRMReward(settings: spec.scalarRM, models: models)
         case .generativeRM:
@@ -80,7 +96,7 @@ public enum RewarderFactory {
             ruleSpec.verifier = spec.hybridRule
             let rule = make(spec: ruleSpec, dependencies: dependencies, models: models)
             return HybridRouter(
-                rule: rule, code: CodeReward(judge: dependencies.codeJudge, settings: spec.code),
+                rule: rule, code: CodeReward(judge: dependencies.codeJudge, settings: spec.code, logger: dependencies.logger),
                 model: spec.scalarRM.map { ScalarRMReward(settings: $0, models: models) })
         }
     }

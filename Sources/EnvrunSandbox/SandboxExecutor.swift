@@ -137,7 +137,32 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         }
         if closed.isSet { return ExecResult(verdict: .sandboxError, detail: "the executor is shut down") }
         let useWarm = (warm ?? configuration.warmPool) && lang.warmPool && lang.compile == nil
-        return await onSlot { slot in self.runBlocking(request, lang: lang, slot: slot, warm: useWarm) }
+        let start = ContinuousClock.now
+        return await onSlot { slot in
+            self.stamped(self.runBlocking(request, lang: lang, slot: slot, warm: useWarm), slot: slot, since: start)
+        }
+    }
+
+    /// Adds the slot and the start-up time to a result, and logs a `sandbox_error` — envrun's own
+    /// failure, which a trainer masks — at warning with its step, errno and slot.
+    /// `since`: when the executor took a single run (nil for the cases of a compiled program, whose
+    /// start-up includes the compile and the earlier cases).
+    private func stamped(_ result: ExecResult, slot: Slot, since start: ContinuousClock.Instant?) -> ExecResult {
+        var r = result
+        if let start {
+            let waited = ContinuousClock.now - start - .milliseconds(r.wallMs)
+            r.startMs = max(0, Double(waited.components.seconds) * 1000 + Double(waited.components.attoseconds) / 1e15)
+        }
+        if r.verdict == .sandboxError {
+            var failure = r.failure ?? SandboxFailure(text: r.detail ?? "unknown")
+            failure.slot = slot.index
+            r.failure = failure
+            logger.warning(
+                "sandbox_error: \(r.detail ?? failure.step)",
+                metadata: ["step": "\(failure.step)", "errno": "\(failure.errno.map(String.init) ?? "-")",
+                           "slot": "\(slot.index)"])
+        }
+        return r
     }
 
     /// Runs `body` on a free slot's thread; the slot is cleaned up after the caller has the result
@@ -173,7 +198,11 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         }
         guard !stdins.isEmpty else { return [] }
         if closed.isSet { return stdins.map { _ in ExecResult(verdict: .sandboxError, detail: "the executor is shut down") } }
-        return await onSlot { slot in self.runCasesBlocking(request, stdins: stdins, lang: lang, slot: slot) }
+        return await onSlot { slot in
+            self.runCasesBlocking(request, stdins: stdins, lang: lang, slot: slot).map {
+                self.stamped($0, slot: slot, since: nil)
+            }
+        }
     }
 
     /// The lease of this executor (its uids are uid_base + 64 * lease + slot).

@@ -39,6 +39,7 @@ enum VerdictRules {
         if let e = o.sandboxError {
             r.verdict = .sandboxError
             r.detail = e
+            r.failure = SandboxFailure(text: e)
             return r
         }
         if o.end == Int32(ENVRUN_END_OUTPUT) {
@@ -87,4 +88,29 @@ enum VerdictRules {
         }
         return r
     }
+}
+
+extension SandboxFailure {
+    /// The step and errno of one of envrun's "step: strerror" texts. The step is what comes before the
+    /// last ": " when the rest is an errno's text (else the whole text), kept to a short name of
+    /// lower-case letters, digits, spaces, `:`, `_` and `-` so that it is safe as a metrics label.
+    init(text: String, slot: Int? = nil) {
+        var step = text
+        var number: Int32?
+        if let range = text.range(of: ": ", options: .backwards),
+           let code = Self.errnoByText[String(text[range.upperBound...])] {
+            step = String(text[..<range.lowerBound])
+            number = code
+        }
+        let allowed = step.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || " :_-".unicodeScalars.contains($0)
+        }
+        self.init(step: allowed && step.count <= 48 ? step : "other", errno: number, slot: slot)
+    }
+
+    private static let errnoByText: [String: Int32] = {
+        var map: [String: Int32] = [:]
+        for code in Int32(1)...Int32(133) { map[String(cString: strerror(code))] = code }
+        return map
+    }()
 }

@@ -1,6 +1,7 @@
 import EnvrunCore
 import Hummingbird
 import Logging
+import NIOCore
 
 /// What the controllers share: the environment, the executor, the limits and the metrics.
 /// A plain Sendable value built once by `buildApplication`.
@@ -12,18 +13,96 @@ struct AppServices: Sendable {
     let metrics: ServerMetrics
     let scorer: BatchScorer
     let logger: Logger
+    /// The threads that decode bodies and score; the cooperative pool keeps `/healthz` and 429s.
+    let cpu: CPUPool
+    let bodies: BodyBudget
 
-    /// Runs work in a limiter slot, or throws 429 with Retry-After when the server is saturated.
+    /// The path of every route that does work:
+    /// 1. the body is read within the byte budget (413 past the body limit, 429 past the budget);
+    /// 2. a work slot is taken (429 with Retry-After when every slot and queue place is taken) —
+    ///    both on the cooperative pool, so refusing stays fast however busy the CPU threads are;
+    /// 3. `work` runs on the CPU pool, and is cancelled if the client goes away.
+    func run<T: Sendable>(
+        _ request: Request, _ context: EnvrunRequestContext, route: String,
+        _ work: @escaping @Sendable (ByteBuffer) async throws -> T
+    ) async throws -> T {
+        try await withBody(request, route: route) { buffer in
+            try await withWorkSlot(route: route) {
+                try await onCPU(context) { try await work(buffer) }
+            }
+        }
+    }
+
+    /// Runs `body` in a limiter slot, or throws 429 with Retry-After when the server is saturated.
     func withWorkSlot<T: Sendable>(route: String, _ body: () async throws -> T) async throws -> T {
-        guard let value = try await limiter.run(body) else {
+        let start = ContinuousClock.now
+        guard await limiter.acquire() else {
             metrics.recordRejected(route: route)
             throw APIError.saturated(retryAfterSeconds: configuration.retryAfterSeconds)
         }
-        return value
+        defer { limiter.release() }
+        metrics.recordQueueWait(ContinuousClock.now - start)
+        return try await body()
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        try await JSONIO.decode(type, from: request, limit: configuration.maxBodyBytes)
+    /// `body` on the CPU pool, in a task cancelled when the client leaves (its connection closes or
+    /// half-closes mid-request, seen by the connection's `RequestGuardHandler`) or when this task is.
+    func onCPU<T: Sendable>(_ context: EnvrunRequestContext, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
+        let watch = try? await context.channel?.pipeline.handler(type: RequestGuardHandler.self).map(\.watch).get()
+        let task = Task(executorPreference: cpu) { try await body() }
+        watch?.watch { task.cancel() }
+        defer { watch?.clear() }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    /// Collects the body within the per-request limit and the server-wide budget, then runs `body`
+    /// with it; the budget is given back when `body` returns.
+    func withBody<T: Sendable>(_ request: Request, route: String, _ body: (ByteBuffer) async throws -> T)
+        async throws -> T
+    {
+        let limit = configuration.maxBodyBytes
+        var reserved = 0
+        defer { bodies.release(reserved) }
+        func take(_ bytes: Int) throws {
+            guard bodies.reserve(bytes) else {
+                metrics.recordRejected(route: route)
+                throw APIError.saturated(
+                    retryAfterSeconds: configuration.retryAfterSeconds,
+                    "the server is reading too many request bodies at once; retry later")
+            }
+            reserved += bytes
+        }
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared {
+            if declared > limit { throw APIError.tooLarge(limit: limit) }
+            try take(declared)
+        }
+        var buffer = ByteBuffer()
+        do {
+            for try await chunk in request.body {
+                if buffer.readableBytes + chunk.readableBytes > limit { throw APIError.tooLarge(limit: limit) }
+                if declared == nil { try take(chunk.readableBytes) }
+                buffer.writeImmutableBuffer(chunk)
+            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            // The client's fault (it closed mid-body, sent a bad chunk size, was cut off by the body
+            // deadline): a 400, logged at debug — nobody may be left to read it.
+            logger.debug("request body not received", metadata: ["route": "\(route)", "error": "\(error)"])
+            throw APIError(.badRequest, code: "body_incomplete",
+                           "the request body ended early or was malformed (\(error))", field: "body")
+        }
+        return try await body(buffer)
+    }
+
+    /// Decodes a JSON body after a structural scan: too deep or too many items is a 400 before any
+    /// value is built.
+    func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer, maxItems: Int? = nil) throws -> T {
+        try JSONIO.precheck(buffer, maxItems: maxItems)
+        return try JSONIO.decode(type, from: buffer)
     }
 
     /// Environment errors at the edge: fills in the field when the environment left it out.

@@ -1,11 +1,14 @@
 import EnvrunCore
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
+import Synchronization
 
 /// Builds the envrun HTTP application. The CLI (`envrun serve`), the bench and the tests all call this.
 ///
 /// - Parameters:
-///   - configuration: validated server settings (host, port, limits, token).
+///   - configuration: validated server settings (host, port, limits, token, connection deadlines).
 ///   - environment: the packs' `Environment` every scoring route goes through.
 ///   - executor: the sandbox behind SandboxFusion's `/run_code`.
 ///   - metrics: where metrics are recorded; `GET /metrics` renders it.
@@ -20,11 +23,34 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, environment: environment, executor: executor,
                              logger: logger, metrics: metrics)
+    let bodyTimeout = TimeAmount.nanoseconds(Int64(configuration.bodyTimeoutSeconds * 1e9))
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestGuardHandler(bodyTimeout: bodyTimeout) { metrics.recordDropped("body_timeout") }],
+        idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "envrun"),
+        server: .http1(configuration: http1),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "envrun",
+            backlog: 1024,
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
+}
+
+/// One pool of CPU threads per process, made on first use (threads live as long as the process).
+private let sharedPools = SharedPools()
+
+private final class SharedPools: Sendable {
+    private let pools = Mutex<[Int: CPUPool]>([:])
+    func pool(threads: Int) -> CPUPool {
+        pools.withLock { pools in
+            if let p = pools[threads] { return p }
+            let p = CPUPool(threads: threads)
+            pools[threads] = p
+            return p
+        }
+    }
 }
 
 /// The router alone, with every route and middleware (order matters: metrics see the final status
@@ -32,7 +58,7 @@ public func buildApplication(
 func buildRouter(
     configuration: ServerConfiguration, environment: any EnvrunCore.Environment, executor: any CodeExecutor,
     logger: Logger, metrics: ServerMetrics
-) -> Router<BasicRequestContext> {
+) -> Router<EnvrunRequestContext> {
     let limiter = WorkLimiter(slots: configuration.maxConcurrency, queueLimit: configuration.maxQueue) {
         metrics.recordWork($0)
     }
@@ -42,9 +68,11 @@ func buildRouter(
         metrics: metrics,
         scorer: BatchScorer(environment: environment, concurrency: configuration.itemConcurrency, metrics: metrics,
                             logger: logger),
-        logger: logger)
+        logger: logger,
+        cpu: sharedPools.pool(threads: configuration.cpuThreads ?? CPUPool.availableCores),
+        bodies: BodyBudget(limit: configuration.bodyBudgetBytes))
 
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: EnvrunRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     if let token = configuration.token { router.add(middleware: AuthMiddleware(token: token)) }

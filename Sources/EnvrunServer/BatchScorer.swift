@@ -22,47 +22,45 @@ public struct BatchScorer: Sendable {
         self.logger = logger
     }
 
+    /// Every item's result, in order. At most `concurrency` items of the batch run at once, on the
+    /// batch path too (a rewarder's batch loop reads `ScoringContext.itemConcurrency`); once the task is
+    /// cancelled (the client left) items not yet started are skipped.
     public func score(_ items: [ScoreItem]) async -> [RewardResult] {
-        if let batching = environment as? any BatchScoring, items.count > 1 {
-            let outcomes = await batching.score(batch: items)
-            return zip(items, outcomes).map { item, outcome in
-                let result: RewardResult
-                switch outcome {
-                case .success(let r): result = r.reward.isFinite ? r : .error("the reward source returned a non-finite reward", source: r.source)
-                case .failure(let error): result = Self.errorResult(error)
-                }
-                metrics?.recordReward(pack: item.pack, result)
-                return result
-            }
+        var observer: (@Sendable (RewardResult, Duration) -> Void)?
+        if let metrics {
+            observer = { @Sendable result, duration in metrics.recordScoring(source: result.source.rawValue, duration) }
         }
-        if items.count == 1 || concurrency == 1 {
-            var out: [RewardResult] = []
-            out.reserveCapacity(items.count)
-            for item in items { out.append(await scoreOne(item)) }
-            return out
+        return await ScoringContext.$observer.withValue(observer) {
+            await scoreBounded(items)
         }
-        return await withTaskGroup(of: (Int, RewardResult).self) { group in
-            var results = [RewardResult?](repeating: nil, count: items.count)
-            var next = 0
-            while next < min(concurrency, items.count) {
-                let index = next
-                group.addTask { (index, await scoreOne(items[index])) }
-                next += 1
-            }
-            while let (index, result) = await group.next() {
-                results[index] = result
-                if next < items.count {
-                    let index = next
-                    group.addTask { (index, await scoreOne(items[index])) }
-                    next += 1
+    }
+
+    private func scoreBounded(_ items: [ScoreItem]) async -> [RewardResult] {
+        await ScoringContext.$itemConcurrency.withValue(concurrency) {
+            if let batching = environment as? any BatchScoring, items.count > 1 {
+                let outcomes = await batching.score(batch: items)
+                return zip(items, outcomes).map { item, outcome in
+                    let result: RewardResult
+                    switch outcome {
+                    case .success(let r):
+                        result = r.reward.isFinite
+                            ? r : .error("the reward source returned a non-finite reward", source: r.source)
+                    case .failure(let error): result = Self.errorResult(error)
+                    }
+                    metrics?.recordReward(pack: item.pack, result)
+                    return result
                 }
             }
-            return results.map { $0! }
+            return await boundedMap(items, limit: concurrency, cancelled: { _ in .cancelledRequest }) { item in
+                await scoreOne(item)
+            }
         }
     }
 
     public func scoreOne(_ item: ScoreItem) async -> RewardResult {
         var result: RewardResult
+        let start = ContinuousClock.now
+        defer { metrics?.recordScoring(source: result.source.rawValue, ContinuousClock.now - start) }
         do {
             result = try await environment.score(item)
             if !result.reward.isFinite {

@@ -23,8 +23,13 @@ public func runServer(
                 metadata: ["url": "\(url)", "auth": "\(configuration.token == nil ? "off" : "bearer")"])
             await onRunning(url)
         })
-    let group = ServiceGroup(
-        configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    // On SIGTERM/SIGINT the server stops accepting and lets requests in flight finish; after the
+    // shutdown timeout it is cancelled, which closes every connection (a half-sent body included).
+    var groupConfiguration = ServiceGroupConfiguration(
+        services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    groupConfiguration.maximumGracefulShutdownDuration = .nanoseconds(Int64(configuration.shutdownTimeoutSeconds * 1e9))
+    groupConfiguration.maximumCancellationDuration = .seconds(5)
+    let group = ServiceGroup(configuration: groupConfiguration)
     try await group.run()
 }
 

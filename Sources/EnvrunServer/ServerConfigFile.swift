@@ -36,6 +36,12 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var mathPack: String?
     public var unlabeledPack: String?
     public var exposeTaskSecrets: Bool?
+    public var maxConnections: Int?
+    public var idleTimeoutSeconds: Double?
+    public var bodyTimeoutSeconds: Double?
+    public var bodyBudgetBytes: Int?
+    public var cpuThreads: Int?
+    public var shutdownTimeoutSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case host, port, packs, token
@@ -50,6 +56,12 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         case mathPack = "math_pack"
         case unlabeledPack = "unlabeled_pack"
         case exposeTaskSecrets = "expose_task_secrets"
+        case maxConnections = "max_connections"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
+        case bodyTimeoutSeconds = "body_timeout_seconds"
+        case bodyBudgetBytes = "body_budget_bytes"
+        case cpuThreads = "cpu_threads"
+        case shutdownTimeoutSeconds = "shutdown_timeout_seconds"
     }
 
     public init() {}
@@ -112,6 +124,12 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         if let mathPack { c.mathPack = mathPack }
         if let unlabeledPack { c.unlabeledPack = unlabeledPack }
         if let exposeTaskSecrets { c.exposeTaskSecrets = exposeTaskSecrets }
+        if let maxConnections { c.maxConnections = maxConnections }
+        if let idleTimeoutSeconds { c.idleTimeoutSeconds = idleTimeoutSeconds }
+        if let bodyTimeoutSeconds { c.bodyTimeoutSeconds = bodyTimeoutSeconds }
+        if let bodyBudgetBytes { c.bodyBudgetBytes = bodyBudgetBytes }
+        if let cpuThreads { c.cpuThreads = cpuThreads }
+        if let shutdownTimeoutSeconds { c.shutdownTimeoutSeconds = shutdownTimeoutSeconds }
         return c
     }
 }

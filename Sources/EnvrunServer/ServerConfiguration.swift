@@ -31,6 +31,20 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// and episodes run code by design, so an open port is a code-execution service for anyone.
     public var allowUnauthenticatedRemote: Bool = false
 
+    /// Open connections at most; past it the server stops accepting (the kernel's backlog holds the
+    /// rest). `envrun serve` also lowers it to what the fd limit allows after a reserve for the sandbox.
+    public var maxConnections: Int = 1024
+    /// Seconds a connection may sit without a request (also bounds a client that trickles headers).
+    public var idleTimeoutSeconds: Double = 30
+    /// Seconds from a request's head to the end of its body; slower uploads are cut off.
+    public var bodyTimeoutSeconds: Double = 30
+    /// Bytes of request bodies held at once across all requests; past it: 429 before reading more.
+    public var bodyBudgetBytes: Int = 64 * 1024 * 1024
+    /// Threads that decode bodies and score (math checks, reward models); nil: one per core.
+    public var cpuThreads: Int?
+    /// On SIGTERM/SIGINT, seconds in-flight requests get to finish before connections are closed.
+    public var shutdownTimeoutSeconds: Double = 30
+
     public init() {}
 
     /// 127.0.0.0/8, ::1 and localhost.
@@ -51,6 +65,18 @@ public struct ServerConfiguration: Sendable, Equatable {
         try positive(maxPageSize, "max_page_size")
         try positive(defaultPageSize, "default_page_size")
         try positive(retryAfterSeconds, "retry_after_seconds")
+        try positive(maxConnections, "max_connections")
+        try positive(bodyBudgetBytes, "body_budget_bytes")
+        if let cpuThreads { try positive(cpuThreads, "cpu_threads") }
+        for (value, name) in [(idleTimeoutSeconds, "idle_timeout_seconds"), (bodyTimeoutSeconds, "body_timeout_seconds"),
+                              (shutdownTimeoutSeconds, "shutdown_timeout_seconds")]
+        where !(value > 0 && value.isFinite) {
+            throw ConfigurationError("\(name) must be a positive number of seconds, got \(value)", field: name)
+        }
+        if bodyBudgetBytes < maxBodyBytes {
+            throw ConfigurationError("body_budget_bytes (\(bodyBudgetBytes)) must be at least max_body_bytes (\(maxBodyBytes))",
+                                     field: "body_budget_bytes")
+        }
         if maxQueue < 0 { throw ConfigurationError("max_queue must be >= 0, got \(maxQueue)", field: "max_queue") }
         if !(0...65535).contains(port) { throw ConfigurationError("port must be 0...65535, got \(port)", field: "port") }
         if defaultPageSize > maxPageSize {

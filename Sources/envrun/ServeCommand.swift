@@ -18,7 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
               POST /get_reward           OpenRLHF remote reward model
               GET  /healthz, /metrics    health; Prometheus metrics
             When all work slots and queue places are busy: 429 with Retry-After.
-            SIGINT or SIGTERM stop it gracefully (requests in flight finish).
+            SIGINT or SIGTERM stop it gracefully: requests in flight finish (up to --shutdown-timeout).
+            Connections idle or slow to send headers past --idle-timeout, or a body past --body-timeout,
+            are closed; work of a client that disconnects is cancelled.
             As root it refuses to start when the sandbox would have no cgroup memory and pids limits
             (cgroup v1 or v2; see envrun doctor) unless --allow-no-cgroups is given.
             """)
@@ -46,6 +48,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Largest request body in bytes; larger ones get 413 (default 8388608).")
     var maxBodyBytes: Int?
+
+    @Option(help: "Open connections at most (default 1024; lowered to what the fd limit allows).")
+    var maxConnections: Int?
+
+    @Option(help: "Seconds a connection may sit idle or take to send its headers (default 30).")
+    var idleTimeout: Double?
+
+    @Option(help: "Seconds a request may take to send its body after its headers (default 30).")
+    var bodyTimeout: Double?
+
+    @Option(help: "On SIGTERM/SIGINT, seconds requests in flight get to finish before connections are closed (default 30).")
+    var shutdownTimeout: Double?
+
+    @Option(help: "Threads that decode bodies and score math and reward models (default: one per core).")
+    var cpuThreads: Int?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -81,6 +98,11 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxConcurrency { settings.maxConcurrency = maxConcurrency }
         if let maxQueue { settings.maxQueue = maxQueue }
         if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
+        if let maxConnections { settings.maxConnections = maxConnections }
+        if let idleTimeout { settings.idleTimeoutSeconds = idleTimeout }
+        if let bodyTimeout { settings.bodyTimeoutSeconds = bodyTimeout }
+        if let shutdownTimeout { settings.shutdownTimeoutSeconds = shutdownTimeout }
+        if let cpuThreads { settings.cpuThreads = cpuThreads }
         if let token = token ?? settings.token ?? ProcessInfo.processInfo.environment["ENVRUN_TOKEN"] {
             // An empty token would otherwise turn auth off without a word.
             guard !token.isEmpty else {
@@ -103,6 +125,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let sandboxSlots { sandbox.slots = sandboxSlots }
         let parts = try await ServerWiring.make(packsDirectory: packsDirectory, sandbox: sandbox, logger: logger)
         if settings.languages == nil { settings.languages = parts.languages }
+        // Connections and the sandbox share the fd table: raise the limit, keep a reserve for the slots.
+        let fdLimit = FileLimit.raise()
+        let wanted = settings.maxConnections
+        settings = settings.fitting(fdLimit: fdLimit, sandboxSlots: sandbox.slots)
+        if settings.maxConnections < wanted {
+            logger.warning("max_connections lowered to \(settings.maxConnections): the open-file limit is \(fdLimit)")
+        }
         try await parts.closing {
             try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,
                                 logger: logger)

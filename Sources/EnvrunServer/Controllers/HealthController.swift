@@ -4,7 +4,7 @@ import Hummingbird
 struct HealthController {
     let services: AppServices
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<EnvrunRequestContext>) {
         router.get("/healthz") { _, _ in
             let work = services.limiter.snapshot
             return try JSONIO.response(

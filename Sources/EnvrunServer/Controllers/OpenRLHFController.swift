@@ -1,21 +1,22 @@
 import EnvrunCore
 import Hummingbird
+import NIOCore
 
 /// OpenRLHF wire compatibility: `POST /get_reward` (its `--remote_rm_url`).
 struct OpenRLHFController {
     let services: AppServices
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/get_reward") { request, _ in try await getReward(request) }
+    func addRoutes(to router: Router<EnvrunRequestContext>) {
+        router.post("/get_reward") { request, context in
+            try await services.run(request, context, route: "/get_reward") { buffer in try await getReward(buffer) }
+        }
     }
 
-    func getReward(_ request: Request) async throws -> Response {
-        let body = try await services.decode(GetRewardRequest.self, request)
+    func getReward(_ buffer: ByteBuffer) async throws -> Response {
+        let body = try services.decode(GetRewardRequest.self, buffer, maxItems: services.configuration.maxBatchItems)
         let known = Set(services.environment.packs().map(\.name))
         let items = try OpenRLHFMapping.items(body, knownPacks: known, configuration: services.configuration)
-        let results = try await services.withWorkSlot(route: "/get_reward") {
-            await services.scorer.score(items)
-        }
+        let results = await services.scorer.score(items)
         return try JSONIO.response(OpenRLHFMapping.response(results))
     }
 }

@@ -5,7 +5,7 @@ import Hummingbird
 struct PackController {
     let services: AppServices
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<EnvrunRequestContext>) {
         router.get("/v1/packs") { _, _ in
             try JSONIO.response(PacksResponse(packs: services.environment.packs()))
         }

@@ -1,22 +1,23 @@
 import EnvrunCore
 import Hummingbird
+import NIOCore
 
 /// SandboxFusion wire compatibility: `POST /run_code` runs one program in the sandbox.
 /// A failing program is a 200 with status `Failed`, as SandboxFusion answers; bad requests are 4xx.
 struct SandboxFusionController {
     let services: AppServices
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/run_code") { request, _ in try await runCode(request) }
+    func addRoutes(to router: Router<EnvrunRequestContext>) {
+        router.post("/run_code") { request, context in
+            try await services.run(request, context, route: "/run_code") { buffer in try await runCode(buffer) }
+        }
     }
 
-    func runCode(_ request: Request) async throws -> Response {
-        let body = try await services.decode(RunCodeRequest.self, request)
+    func runCode(_ buffer: ByteBuffer) async throws -> Response {
+        let body = try services.decode(RunCodeRequest.self, buffer)
         let exec = try SandboxFusionMapping.execRequest(body, configuration: services.configuration)
-        let result = try await services.withWorkSlot(route: "/run_code") {
-            await services.executor.run(exec)
-        }
-        services.metrics.recordVerdict(result.verdict.rawValue)
+        let result = await services.executor.run(exec)
+        services.metrics.recordExec(result)
         return try JSONIO.response(SandboxFusionMapping.response(result))
     }
 }

@@ -1,29 +1,36 @@
 import EnvrunCore
 import Hummingbird
+import NIOCore
 
 /// `POST /v1/score`: a batch of items, results in order; per-item failures stay inside the result list.
 struct ScoreController {
     let services: AppServices
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/v1/score") { request, _ in try await score(request) }
+    func addRoutes(to router: Router<EnvrunRequestContext>) {
+        router.post("/v1/score") { request, context in
+            try await services.run(request, context, route: "/v1/score") { buffer in try await score(buffer) }
+        }
     }
 
-    func score(_ request: Request) async throws -> Response {
-        let body = try await Self.decode(request, limit: services.configuration.maxBodyBytes)
+    func score(_ buffer: ByteBuffer) async throws -> Response {
+        let body = try Self.decode(buffer, maxItems: services.configuration.maxBatchItems)
         try validate(body)
-        let results = try await services.withWorkSlot(route: "/v1/score") {
-            await services.scorer.score(body.items)
-        }
+        let results = await services.scorer.score(body.items)
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: RewardJSON.encode(results)))
     }
 
-    /// The fast reader for the common shape, else JSONDecoder (which names the field of any error).
-    static func decode(_ request: Request, limit: Int) async throws -> ScoreRequest {
-        let buffer = try await JSONIO.collect(request, limit: limit)
-        if let fast = ScoreRequestReader.read(Array(buffer.readableBytesView)) { return fast }
-        return try JSONIO.decode(ScoreRequest.self, from: buffer)
+    /// The fast reader for the common shape (it stops counting past `maxItems`), else a structural scan
+    /// and JSONDecoder (which names the field of any error).
+    static func decode(_ buffer: ByteBuffer, maxItems: Int) throws -> ScoreRequest {
+        switch ScoreRequestReader.read(Array(buffer.readableBytesView), maxItems: maxItems) {
+        case .request(let fast): return fast
+        case .tooManyItems:
+            throw APIError.invalid("at most \(maxItems) items per request, got more", field: "items")
+        case .notFastShape:
+            try JSONIO.precheck(buffer, maxItems: maxItems)
+            return try JSONIO.decode(ScoreRequest.self, from: buffer)
+        }
     }
 
     /// Shape errors are the caller's: 400 naming the item's field. Unknown packs and tasks are not

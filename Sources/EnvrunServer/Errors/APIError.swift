@@ -49,9 +49,10 @@ extension APIError {
                  "request body is larger than the limit of \(limit) bytes", field: "body")
     }
 
-    static func saturated(retryAfterSeconds: Int) -> APIError {
-        APIError(.tooManyRequests, code: "saturated",
-                 "the server is at its concurrency limit; retry after \(retryAfterSeconds) s",
+    static func saturated(retryAfterSeconds: Int, _ why: String = "the server is at its concurrency limit")
+        -> APIError
+    {
+        APIError(.tooManyRequests, code: "saturated", "\(why); retry after \(retryAfterSeconds) s",
                  headers: [.retryAfter: String(retryAfterSeconds)])
     }
 

@@ -18,11 +18,6 @@ enum JSONIO {
         return encoder
     }()
 
-    /// Collects the body up to `limit` bytes (413 beyond) and decodes it (400 naming the field on failure).
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        try decode(type, from: try await collect(request, limit: limit))
-    }
-
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         guard buffer.readableBytes > 0 else {
             throw APIError(.badRequest, code: "invalid_json", "request body is empty; expected a JSON object",
@@ -35,14 +30,19 @@ enum JSONIO {
         }
     }
 
-    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
-            throw APIError.tooLarge(limit: limit)
+    /// Deepest nesting accepted in a request body; envrun's own shapes nest a few levels.
+    static let maxDepth = 64
+
+    /// The structural scan before decoding (see `JSONScan`).
+    static func precheck(_ buffer: ByteBuffer, maxItems: Int?) throws {
+        let scan = buffer.withUnsafeReadableBytes { JSONScan($0) }
+        if scan.maxDepth > maxDepth {
+            throw APIError.invalid("JSON nests deeper than \(maxDepth) levels", field: "body")
         }
-        do {
-            return try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw APIError.tooLarge(limit: limit)
+        if let maxItems, scan.largestArrayCount > maxItems {
+            let key = scan.largestArrayKey ?? "items"
+            throw APIError.invalid(
+                "at most \(maxItems) items per request, got \(scan.largestArrayCount)", field: key)
         }
     }
 

@@ -5,15 +5,35 @@ import EnvrunCore
 /// bad JSON or UTF-8) returns nil and the caller falls back to `JSONDecoder`, which also produces the
 /// precise error naming the field. The equivalence test checks both paths agree.
 struct ScoreRequestReader {
-    private let bytes: [UInt8]
-    private var i = 0
-
-    static func read(_ bytes: [UInt8]) -> ScoreRequest? {
-        var reader = ScoreRequestReader(bytes: bytes)
-        return reader.request()
+    enum Outcome {
+        case request(ScoreRequest)
+        /// More than `maxItems` items: reading stopped there.
+        case tooManyItems
+        /// Not the common shape (or not valid): decode it the slow way.
+        case notFastShape
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private let bytes: [UInt8]
+    private var i = 0
+    private let maxItems: Int
+    private var tooMany = false
+
+    static func read(_ bytes: [UInt8], maxItems: Int) -> Outcome {
+        var reader = ScoreRequestReader(bytes: bytes, maxItems: maxItems)
+        if let request = reader.request() { return .request(request) }
+        return reader.tooMany ? .tooManyItems : .notFastShape
+    }
+
+    /// The common shape, or nil (tests compare it with JSONDecoder).
+    static func read(_ bytes: [UInt8]) -> ScoreRequest? {
+        if case .request(let r) = read(bytes, maxItems: .max) { return r }
+        return nil
+    }
+
+    private init(bytes: [UInt8], maxItems: Int) {
+        self.bytes = bytes
+        self.maxItems = maxItems
+    }
 
     private mutating func request() -> ScoreRequest? {
         guard consume(UInt8(ascii: "{")), let key = string(), key == "items", consume(UInt8(ascii: ":")),
@@ -23,6 +43,10 @@ struct ScoreRequestReader {
         if !consume(UInt8(ascii: "]")) {
             repeat {
                 guard let item = item() else { return nil }
+                if items.count == maxItems {
+                    tooMany = true
+                    return nil
+                }
                 items.append(item)
             } while consume(UInt8(ascii: ","))
             guard consume(UInt8(ascii: "]")) else { return nil }

@@ -34,10 +34,43 @@ public struct ServerMetrics: Sendable {
         Counter(label: "envrun_rewards_total", dimensions: [("pack", pack), ("status", result.status.rawValue)],
                 factory: factory).increment()
         if let verdict = result.details["verdict"] { recordVerdict(verdict) }
+        if let step = result.details["sandbox_step"] { recordSandboxError(step: step) }
     }
 
     func recordVerdict(_ verdict: String) {
         Counter(label: "envrun_verdicts_total", dimensions: [("verdict", verdict)], factory: factory).increment()
+    }
+
+    /// A program's run: its verdict, and for a `sandbox_error` the failing step (a fixed set of
+    /// names from envrun's code, never the client's text) and how long the sandbox took to start.
+    func recordExec(_ result: ExecResult) {
+        recordVerdict(result.verdict.rawValue)
+        if let failure = result.failure { recordSandboxError(step: failure.step) }
+        if let startMs = result.startMs {
+            Timer(label: "envrun_sandbox_start_seconds", factory: factory)
+                .recordNanoseconds(Int64(startMs * 1_000_000))
+        }
+    }
+
+    func recordSandboxError(step: String) {
+        Counter(label: "envrun_sandbox_errors_total", dimensions: [("step", step)], factory: factory).increment()
+    }
+
+    /// Time a request waited for a work slot.
+    func recordQueueWait(_ duration: Duration) {
+        Timer(label: "envrun_queue_wait_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// Time one item took to score (rule checks, code judging, reward models), by the source that answered.
+    func recordScoring(source: String, _ duration: Duration) {
+        Timer(label: "envrun_score_item_seconds", dimensions: [("source", source)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A connection the server closed: `body_timeout` (a body too slow to arrive).
+    func recordDropped(_ reason: String) {
+        Counter(label: "envrun_connections_dropped_total", dimensions: [("reason", reason)], factory: factory)
+            .increment()
     }
 
     func recordRejected(route: String) {

@@ -1,0 +1,243 @@
+import EnvrunCore
+@testable import EnvrunServer
+import EnvrunTesting
+import Foundation
+import HummingbirdTesting
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// An environment whose every item burns `busyMs` of CPU synchronously (as a hard math check does) or,
+/// with `sleeps`, waits that long; it counts the items it started.
+final class CostlyEnvironment: EnvrunCore.Environment {
+    let busyMs: Double
+    let sleeps: Bool
+    let started = Atomic<Int>(0)
+
+    init(busyMs: Double, sleeps: Bool = false) {
+        self.busyMs = busyMs
+        self.sleeps = sleeps
+    }
+
+    func packs() -> [PackInfo] { [PackInfo(name: "costly", version: "1", description: "", license: "", verifier: "math", taskCount: 1)] }
+    func tasks(pack: String, offset: Int, limit: Int) throws -> [TaskSpec] { [] }
+    func score(_ item: ScoreItem) async throws -> RewardResult {
+        started.add(1, ordering: .relaxed)
+        if sleeps {
+            try? await Task.sleep(for: .milliseconds(busyMs))
+        } else {
+            let end = ContinuousClock.now + .milliseconds(busyMs)
+            var x = 0.0
+            while ContinuousClock.now < end { x += 1 }
+            _ = x
+        }
+        return RewardResult(reward: 1)
+    }
+    func reset(pack: String, taskID: String) async throws -> StepResult { throw EnvrunError(.notFound, "none") }
+    func step(episodeID: String, action: String) async throws -> StepResult { throw EnvrunError(.notFound, "none") }
+}
+
+func scoreBody(items: Int, pack: String = "costly") -> String {
+    let one = #"{"pack":"\#(pack)","task_id":"1","response":"x"}"#
+    return #"{"items":["# + Array(repeating: one, count: items).joined(separator: ",") + "]}"
+}
+
+/// Runs the app as `envrun serve` does (its own configuration, not a test framework's copy of it) on a
+/// free loopback port, runs `body` with the port, then shuts the server down.
+func withLiveApp(
+    environment: any EnvrunCore.Environment, _ configure: (inout ServerConfiguration) -> Void,
+    _ body: @Sendable (Int) async throws -> Void
+) async throws {
+    var config = ServerConfiguration()
+    config.port = 0
+    configure(&config)
+    let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+    let app = buildApplication(configuration: try config.validated(), environment: environment,
+                               executor: FakeExecutor(), logger: Logger(label: "hardening.test"),
+                               onServerRunning: { portSink.yield($0) })
+    try await FDGate.exclusive {
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "hardening.test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            do {
+                try await body(port)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// Blocking socket work off the cooperative pool (the pool is what these tests watch).
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { cont in Thread.detachNewThread { cont.resume(returning: body()) } }
+}
+
+@Suite("server hardening", .serialized)
+struct HardeningTests {
+    @Test("/healthz answers fast while CPU-heavy batches fill every work slot")
+    func healthWhileHeavy() async throws {
+        let env = CostlyEnvironment(busyMs: 25)
+        try await withLiveApp(environment: env, { c in
+            c.maxConcurrency = 8
+            c.itemConcurrency = 4
+            c.cpuThreads = 2
+        }) { port in
+            // 8 batches x 64 items x 25 ms = 12.8 CPU-seconds: far longer than the probes below.
+            let heavy = (0..<8).compactMap { _ in RawConnection(port: port) }
+            for c in heavy { c.send(RawConnection.request("POST", "/v1/score", body: scoreBody(items: 64))) }
+            try await Task.sleep(for: .milliseconds(300))
+            var latencies: [Double] = []
+            for _ in 0..<10 {
+                let ms = await offPool { () -> Double in
+                    guard let c = RawConnection(port: port) else { return .infinity }
+                    let start = Date()
+                    c.send(RawConnection.request("GET", "/healthz"))
+                    let r = c.response(timeout: 10)
+                    return r.status == 200 ? Date().timeIntervalSince(start) * 1000 : .infinity
+                }
+                latencies.append(ms)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(env.started.load(ordering: .relaxed) < 8 * 64, "the heavy batches were still running")
+            latencies.sort()
+            #expect(latencies[latencies.count / 2] < 100, "median /healthz latency \(latencies) ms")
+            #expect(latencies.last! < 1000, "slowest /healthz \(latencies) ms")
+            heavy.forEach { close($0.fd) }
+        }
+    }
+
+    @Test("a client that leaves mid-batch stops its work")
+    func clientLeaves() async throws {
+        let env = CostlyEnvironment(busyMs: 20, sleeps: true)
+        try await withLiveApp(environment: env, { c in c.itemConcurrency = 2 }) { port in
+            let c = try #require(RawConnection(port: port))
+            c.send(RawConnection.request("POST", "/v1/score", body: scoreBody(items: 400)))  // ~4 s of work
+            try await Task.sleep(for: .milliseconds(300))
+            shutdown(c.fd, Int32(SHUT_RDWR))
+            try await Task.sleep(for: .milliseconds(500))
+            let afterLeaving = env.started.load(ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(700))
+            let later = env.started.load(ordering: .relaxed)
+            #expect(afterLeaving < 150, "items started after the client left: \(afterLeaving)")
+            #expect(later == afterLeaving, "work went on after the client left: \(afterLeaving) -> \(later)")
+        }
+    }
+
+    @Test("idle, slow-header and slow-body connections are dropped; the server keeps serving")
+    func slowConnectionsDropped() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.idleTimeoutSeconds = 0.5
+            c.bodyTimeoutSeconds = 0.5
+        }) { port in
+            let idle = try #require(RawConnection(port: port))
+            let slowHead = try #require(RawConnection(port: port))
+            slowHead.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            let slowBody = try #require(RawConnection(port: port))
+            slowBody.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"items\"")
+            let trickle = try #require(RawConnection(port: port))
+            trickle.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n")
+            let trickled = await offPool { () -> Bool in
+                // A byte every 100 ms keeps the connection "active" for an idle timer; the body deadline cuts it.
+                for _ in 0..<40 {
+                    if !trickle.send(" ") { return true }
+                    if trickle.read(timeout: 0.1).closed { return true }
+                }
+                return false
+            }
+            #expect(trickled, "a body trickled a byte at a time was never cut off")
+            for (name, c) in [("idle", idle), ("slow header", slowHead), ("slow body", slowBody)] {
+                let closed = await offPool { c.read(timeout: 3).closed }
+                #expect(closed, "\(name) connection was not closed")
+            }
+            let fresh = try #require(RawConnection(port: port))
+            fresh.send(RawConnection.request("GET", "/healthz"))
+            #expect(await offPool { fresh.response(timeout: 5).status } == 200)
+        }
+    }
+
+    @Test("request bodies held at once are bounded: past the budget a request gets 429 before it is read")
+    func bodyBudget() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.maxBodyBytes = 256 * 1024
+            c.bodyBudgetBytes = 256 * 1024
+            c.bodyTimeoutSeconds = 10
+        }) { port in
+            let holder = try #require(RawConnection(port: port))
+            holder.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(200 * 1024)\r\n\r\n{\"items\":[")
+            try await Task.sleep(for: .milliseconds(200))
+            let second = try #require(RawConnection(port: port))
+            let body = #"{"items":[{"pack":"fake-math","task_id":"1","response":""# + String(repeating: "7", count: 100 * 1024) + #""}]}"#
+            second.send(RawConnection.request("POST", "/v1/score", body: body))
+            let r = await offPool { second.response(timeout: 5) }
+            #expect(r.status == 429, "got \(String(describing: r.status)): \(r.body.prefix(200))")
+            #expect(r.body.contains("saturated"))
+            close(holder.fd)
+            try await Task.sleep(for: .milliseconds(200))
+            let third = try #require(RawConnection(port: port))
+            third.send(RawConnection.request("POST", "/v1/score", body: body))
+            #expect(await offPool { third.response(timeout: 5).status } == 200, "the budget was not given back")
+        }
+    }
+
+    @Test("connections past max_connections wait until one is freed")
+    func connectionCap() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.maxConnections = 3
+            c.idleTimeoutSeconds = 1
+        }) { port in
+            let idle = (0..<3).compactMap { _ in RawConnection(port: port) }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = Date()
+            let fourth = try #require(RawConnection(port: port))  // the kernel's backlog takes it
+            fourth.send(RawConnection.request("GET", "/healthz"))
+            let status = await offPool { fourth.response(timeout: 5).status }
+            let waited = Date().timeIntervalSince(start)
+            #expect(status == 200)
+            #expect(waited > 0.6, "answered after \(waited) s: the cap of 3 was not in force")
+            _ = idle
+        }
+    }
+}
+
+@Suite("body pre-scan")
+struct JSONPrescanTests {
+    @Test("the fast reader stops past max items")
+    func fastReaderStops() {
+        let body = Array(scoreBody(items: 11, pack: "p").utf8)
+        if case .tooManyItems = ScoreRequestReader.read(body, maxItems: 10) {} else {
+            Issue.record("11 items against a maximum of 10 were read in full")
+        }
+        if case .request(let r) = ScoreRequestReader.read(body, maxItems: 11) { #expect(r.items.count == 11) } else {
+            Issue.record("11 items against a maximum of 11 were refused")
+        }
+    }
+
+    @Test("a 100,000-item body with inline tasks is refused by the scan, naming the field")
+    func slowShapeCounted() async throws {
+        let one = #"{"pack":"fake-math","task":{"prompt":"[1,2]","answer":"{3}"},"response":"x"}"#
+        let body = #"{"items":["# + Array(repeating: one, count: 100_000).joined(separator: ",") + "]}"
+        try await withApp({ $0.maxBodyBytes = 16 << 20 }) { client in
+            let r = try await client.send(.post, "/v1/score", json: body)
+            #expect(r.status == .badRequest)
+            #expect(r.errorDetail?.field == "items")
+            #expect(r.errorDetail?.message.contains("100000") == true)
+        }
+    }
+
+    @Test("deep nesting is refused before decoding")
+    func deepNesting() async throws {
+        let body = #"{"items":"# + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}"
+        try await withApp { client in
+            let r = try await client.send(.post, "/v1/score", json: body)
+            #expect(r.status == .badRequest)
+            #expect(r.errorDetail?.message.contains("nests deeper") == true)
+        }
+    }
+}

@@ -133,7 +133,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
     /// `warm`: nil = the configuration's choice; false forces a cold run.
     public func run(_ request: ExecRequest, warm: Bool?) async -> ExecResult {
         guard let lang = policy.language(request.language) else {
-            return ExecResult(verdict: .sandboxError, detail: "unknown language '\(request.language)' (field: language)")
+            return ExecResult.failed("unknown language '\(request.language)' (field: language)", step: "language")
         }
         if closed.isSet { return ExecResult(verdict: .sandboxError, detail: "the executor is shut down") }
         let useWarm = (warm ?? configuration.warmPool) && lang.warmPool && lang.compile == nil
@@ -254,7 +254,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         let compiled = compile(lang: lang, slot: slot)
         if let failure = compiled.failure { return stdins.map { _ in failure } }
         guard envrun_freeze_dir(slot.workDir, slot.keepDir) == 0 else {
-            let r = ExecResult(verdict: .sandboxError, detail: "keeping the compiled files: \(String(cString: strerror(errno)))")
+            let r = ExecResult.failed("keeping the compiled files: \(String(cString: strerror(errno)))", step: "keep-compiled", errno: errno)
             return stdins.map { _ in r }
         }
         defer { _ = envrun_wipe_dir(slot.keepDir) }
@@ -263,8 +263,8 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
             if i > 0 {
                 slot.reapPending()
                 guard slot.wipe(), envrun_restore_dir(slot.keepDir, slot.workDir) == 0 else {
-                    results.append(ExecResult(verdict: .sandboxError,
-                                              detail: "restoring the work dir: \(String(cString: strerror(errno)))"))
+                    results.append(ExecResult.failed("restoring the work dir: \(String(cString: strerror(errno)))",
+                                                     step: "restore-work-dir", errno: errno))
                     continue
                 }
             }
@@ -278,7 +278,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         var files = [(lang.sourceFile, req.source)]
         for (name, content) in req.files.sorted(by: { $0.key < $1.key }) {
             guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-                return ExecResult(verdict: .sandboxError, detail: "bad file name '\(name)' (field: files)")
+                return ExecResult.failed("bad file name '\(name)' (field: files)", step: "file-name")
             }
             files.append((name, content))
         }
@@ -290,7 +290,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
                 }
             }
             if rc != 0 {
-                return ExecResult(verdict: .sandboxError, detail: "writing \(name): \(String(cString: strerror(errno)))")
+                return ExecResult.failed("writing \(name): \(String(cString: strerror(errno)))", step: "write-files", errno: errno)
             }
         }
         return nil
@@ -394,4 +394,13 @@ extension EnvrunError.Code {
 
 enum SandboxLease {
     static func make(_ dir: String) throws -> SlotLease { try SlotLease(stateDirectory: dir) }
+}
+
+extension ExecResult {
+    /// A `sandbox_error` with its step named here (not taken from a text that may hold the client's words).
+    static func failed(_ detail: String, step: String, errno: Int32? = nil) -> ExecResult {
+        var r = ExecResult(verdict: .sandboxError, detail: detail)
+        r.failure = SandboxFailure(step: step, errno: errno)
+        return r
+    }
 }

@@ -237,10 +237,16 @@ final class SlotLease: @unchecked Sendable {
             for root in CgroupSlot.hierarchyRoots {
                 for dir in ["\(root)/envrun/\(lease)-\(s)", "\(root)/envrun/\(lease)-\(s)w"] {
                     guard access(dir, F_OK) == 0 else { continue }
-                    for line in (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n") {
-                        if let p = pid_t(line), p != getpid() { kill(p, SIGKILL) }
+                    // Kill, then give the killed tasks up to a second to exit so the directory
+                    // (and what is charged to it) goes; if one still lingers the slot reuses it.
+                    for attempt in 0..<50 {
+                        let pids = (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n")
+                            .compactMap { pid_t($0) }.filter { $0 != getpid() }
+                        if pids.isEmpty || attempt == 49 { break }
+                        for p in pids { kill(p, SIGKILL) }
+                        usleep(20_000)
                     }
-                    rmdir(dir)  // fails while a killed task is still exiting: the slot then reuses it
+                    rmdir(dir)
                 }
             }
             let d = "\(directory)/slot\(s)"

@@ -241,3 +241,37 @@ struct JSONPrescanTests {
         }
     }
 }
+
+/// An executor whose every run is a `sandbox_error` of a given step, started after 3 ms.
+struct FailingExecutor: CodeExecutor {
+    func run(_ request: ExecRequest) async -> ExecResult {
+        var r = ExecResult(verdict: .sandboxError, detail: "pipe: Too many open files")
+        r.failure = SandboxFailure(step: "pipe", errno: 24, slot: 1)
+        r.startMs = 3
+        return r
+    }
+}
+
+@Suite("sandbox_error and latency metrics")
+struct SandboxErrorMetricsTests {
+    @Test("/metrics counts sandbox_error by step and has queue-wait, sandbox-start and scoring histograms")
+    func metricsBySteps() async throws {
+        var config = ServerConfiguration()
+        config.mathPack = "fake-math"
+        let app = buildApplication(configuration: try config.validated(), environment: FakeEnvironment(),
+                                   executor: FailingExecutor(), logger: Logger(label: "metrics.test"))
+        try await app.test(.router) { client in
+            let run = try await client.send(.post, "/run_code", json: #"{"language":"python","code":"print(1)"}"#)
+            #expect(run.status == .ok)
+            #expect(String(buffer: run.body).contains("SandboxError"))
+            let score = try await client.send(.post, "/v1/score",
+                                              json: #"{"items":[{"pack":"fake-math","task_id":"1","response":"1"}]}"#)
+            #expect(score.status == .ok)
+            let text = String(buffer: try await client.send(.get, "/metrics").body)
+            #expect(text.contains(#"envrun_sandbox_errors_total{step="pipe"} 1"#), "\(text)")
+            #expect(text.contains("envrun_queue_wait_seconds_count 2"))
+            #expect(text.contains("envrun_sandbox_start_seconds_count 1"))
+            #expect(text.contains(#"envrun_score_item_seconds_count{source="rule"} 1"#))
+        }
+    }
+}

@@ -39,6 +39,13 @@ public struct PackManifest: Sendable, Equatable {
     public func render(prompt: String) -> String {
         promptTemplate.replacingOccurrences(of: "{{prompt}}", with: prompt)
     }
+
+    static let placeholder = "{{prompt}}"
+
+    /// How many times `template` contains `{{prompt}}` (as `render` replaces them: left to right, no overlap).
+    static func placeholders(in template: String) -> Int {
+        template.components(separatedBy: placeholder).count - 1
+    }
 }
 
 /// The generator section of a generated pack's manifest.

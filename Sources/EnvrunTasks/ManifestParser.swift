@@ -25,7 +25,8 @@ public enum ManifestParser {
         ],
     ]
 
-    public static func parse(yaml: String, file: String = "pack.yaml") throws -> PackManifest {
+    public static func parse(yaml: String, file: String = "pack.yaml", limits: PackLimits = .default) throws -> PackManifest {
+        try YAMLAliases.reject(in: yaml, file: file)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -51,8 +52,20 @@ public enum ManifestParser {
             throw top.error("tasks", "must name a .jsonl or .jsonl.gz file inside the pack (got \"\(tasksFile)\")")
         }
         let template = try top.string("prompt_template") ?? "{{prompt}}"
-        guard template.contains("{{prompt}}") else {
+        guard template.utf8.count <= limits.templateBytes else {
+            throw top.error(
+                "prompt_template",
+                "is \(template.utf8.count) bytes, over the limit of \(PackLimits.bytes(limits.templateBytes)); refused")
+        }
+        let placeholders = PackManifest.placeholders(in: template)
+        guard placeholders > 0 else {
             throw top.error("prompt_template", "must contain {{prompt}}")
+        }
+        guard placeholders <= limits.templatePlaceholders else {
+            throw top.error(
+                "prompt_template",
+                "contains {{prompt}} \(placeholders) times, over the limit of \(limits.templatePlaceholders) "
+                    + "(each copy multiplies every prompt); refused")
         }
         guard let rewardFields = try top.child("reward") else { throw top.error("reward", "is required") }
 

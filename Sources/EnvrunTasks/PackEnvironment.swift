@@ -16,12 +16,14 @@ public struct PackEnvironment: Environment {
     let byName: [String: Int]
     let episodes: EpisodeStore
     let logger: Logger
+    let limits: PackLimits
 
     /// Serves already loaded packs (tests, embedding).
     public init(
         packs: [TaskPack], dependencies: RewardDependencies = RewardDependencies(),
         episodes: EpisodeSettings = EpisodeSettings(), logger: Logger = Logger(label: "envrun.tasks"),
-        packsDirectory: URL? = nil, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        packsDirectory: URL? = nil, limits: PackLimits = .default,
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         let models = ScalarRMCache(factory: dependencies.scalarRMFactory)
         entries = packs.map {
@@ -33,21 +35,26 @@ public struct PackEnvironment: Environment {
         self.episodes = EpisodeStore(settings: episodes, now: clock)
         self.logger = logger
         self.packsDirectory = packsDirectory
+        self.limits = limits
     }
 
-    /// Loads every pack of `directory` (default: `PackLibrary.defaultDirectory()`, i.e. `Tasks/`).
+    /// Loads every pack of `directory` (default: `PackLibrary.defaultDirectory()`, i.e. `Tasks/`); a pack
+    /// that breaks a rule or passes a cap of `limits` is an error naming its file (the server does not start).
     public init(
         directory: URL? = nil, dependencies: RewardDependencies = RewardDependencies(),
-        episodes: EpisodeSettings = EpisodeSettings(), logger: Logger = Logger(label: "envrun.tasks")
+        episodes: EpisodeSettings = EpisodeSettings(), logger: Logger = Logger(label: "envrun.tasks"),
+        limits: PackLimits = .default
     ) throws {
         guard let dir = directory ?? PackLibrary.defaultDirectory() else {
             throw EnvrunError(
                 .notFound, "no Tasks/ folder found near the current directory or the executable; pass --packs DIR",
                 field: "packs")
         }
-        let packs = try PackLibrary.load(directory: dir)
+        let packs = try PackLibrary.load(directory: dir, limits: limits)
         logger.info("loaded \(packs.count) packs from \(dir.path)")
-        self.init(packs: packs, dependencies: dependencies, episodes: episodes, logger: logger, packsDirectory: dir)
+        self.init(
+            packs: packs, dependencies: dependencies, episodes: episodes, logger: logger, packsDirectory: dir,
+            limits: limits)
     }
 
     public func pack(named name: String) throws -> TaskPack { try entry(name).pack }
@@ -74,7 +81,17 @@ public struct PackEnvironment: Environment {
         guard limit >= 1 else { throw EnvrunError(.invalidInput, "must be 1 or more (got \(limit))", field: "limit") }
         guard offset < pack.tasks.count else { return [] }
         let end = offset + min(limit, pack.tasks.count - offset)
-        return pack.tasks[offset..<end].map(pack.rendered)
+        // A page stops before it passes `limits.pageBytes` (it always holds one task): the caller pages on
+        // from `offset + count`, as `next_offset` says.
+        var page: [TaskSpec] = []
+        var bytes = 0
+        for task in pack.tasks[offset..<end] {
+            let shown = pack.rendered(task)
+            bytes += shown.approximateBytes
+            if !page.isEmpty && bytes > limits.pageBytes { break }
+            page.append(shown)
+        }
+        return page
     }
 
     public func score(_ item: ScoreItem) async throws -> RewardResult {
@@ -188,4 +205,14 @@ public struct PackEnvironment: Environment {
 
     /// How many episodes are open (for metrics).
     public func openEpisodes() async -> Int { await episodes.count }
+}
+
+extension TaskSpec {
+    /// The UTF-8 bytes of the task's text fields: about what it takes in a listing.
+    var approximateBytes: Int {
+        let texts = [id, prompt, answer, tests, entryPoint, testSetup, reference, language].compactMap { $0 }
+        let cases = (ioCases ?? []).reduce(0) { $0 + $1.input.utf8.count + $1.output.utf8.count }
+        let meta = (metadata ?? [:]).reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        return texts.reduce(0) { $0 + $1.utf8.count } + cases + meta
+    }
 }

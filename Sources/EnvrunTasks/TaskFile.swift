@@ -3,51 +3,47 @@ import EnvrunCore
 import Foundation
 
 /// Reads and writes task files: one JSON `TaskSpec` per line, plain (`.jsonl`) or gzipped (`.jsonl.gz`).
+/// Reading streams (file → inflate → lines) under `PackLimits`, so the file is never held whole.
 public enum TaskFile {
-    /// Reads every task. Errors name the file and line; duplicate and empty ids are errors.
-    public static func read(_ url: URL) throws -> [TaskSpec] {
-        let name = url.lastPathComponent
-        var data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw EnvrunError(.io, "cannot read \(url.path): \(error.localizedDescription)", field: "tasks")
+    /// What a caller's per-task check found wrong (the reader adds the file and line).
+    public typealias Problem = (field: String, message: String)
+
+    /// Reads every task. Errors name the file (`name`, default the file's name) and line; duplicate and
+    /// empty ids are errors, and so is passing any cap of `limits`. `check` sees each task as it is read.
+    public static func read(
+        _ url: URL, name: String? = nil, limits: PackLimits = .default,
+        check: (TaskSpec) -> Problem? = { _ in nil }
+    ) throws -> [TaskSpec] {
+        let name = name ?? url.lastPathComponent
+        let path = PackFiles.realPath(url.path) ?? url.path
+        var lines = LineSplitter(name: name, limits: limits)
+        var parser = TaskLineParser(name: name)
+        var inflater: GzipInflater?
+        var decided = false
+        try PackFiles.forEachChunk(path, display: name, maxBytes: limits.taskFileBytes, field: "tasks") { chunk in
+            if !decided {
+                decided = true
+                if name.hasSuffix(".gz") || (chunk.count >= 2 && chunk[0] == 0x1f && chunk[1] == 0x8b) {
+                    inflater = try GzipInflater(name: name, limit: limits.taskFileBytes)
+                }
+            }
+            if let inflater {
+                try inflater.feed(chunk) { out in try lines.feed(out) { try parser.parse($0, line: $1, check: check) } }
+            } else {
+                try lines.feed(chunk) { try parser.parse($0, line: $1, check: check) }
+            }
         }
-        if name.hasSuffix(".gz") || data.starts(with: [0x1f, 0x8b]) {
-            data = try Gzip.decompress(data, name: name)
-        }
-        return try parse(data, name: name)
+        try inflater?.finish()
+        try lines.finish { try parser.parse($0, line: $1, check: check) }
+        return parser.tasks
     }
 
-    public static func parse(_ data: Data, name: String) throws -> [TaskSpec] {
-        let decoder = JSONDecoder()
-        var tasks: [TaskSpec] = []
-        var seen: [String: Int] = [:]
-        var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0d || $0 == 0x09 }) { continue }
-            let task: TaskSpec
-            do {
-                task = try decoder.decode(TaskSpec.self, from: Data(line))
-            } catch let error as DecodingError {
-                throw EnvrunError(.invalidInput, "\(name):\(lineNumber): \(describe(error))", field: "tasks")
-            }
-            if task.id.isEmpty {
-                throw EnvrunError(.invalidInput, "\(name):\(lineNumber): id must not be empty", field: "id")
-            }
-            if task.prompt.isEmpty {
-                throw EnvrunError(.invalidInput, "\(name):\(lineNumber): task \(task.id): prompt must not be empty", field: "prompt")
-            }
-            if let first = seen[task.id] {
-                throw EnvrunError(
-                    .invalidInput, "\(name):\(lineNumber): duplicate id \"\(task.id)\" (first on line \(first))",
-                    field: "id")
-            }
-            seen[task.id] = lineNumber
-            tasks.append(task)
-        }
-        return tasks
+    public static func parse(_ data: Data, name: String, limits: PackLimits = .default) throws -> [TaskSpec] {
+        var lines = LineSplitter(name: name, limits: limits)
+        var parser = TaskLineParser(name: name)
+        try data.withUnsafeBytes { bytes in try lines.feed(bytes) { try parser.parse($0, line: $1) } }
+        try lines.finish { try parser.parse($0, line: $1) }
+        return parser.tasks
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -35,32 +35,84 @@ public struct TaskPack: Sendable {
         return t
     }
 
-    /// Loads `pack.yaml` and the task file of one pack folder. A relative `reward.model` is resolved
-    /// against the pack folder, then against the folder that holds the packs folder (the repository root).
-    public static func load(directory: URL) throws -> TaskPack {
-        let manifestURL = directory.appendingPathComponent("pack.yaml")
-        let yaml: String
-        do {
-            yaml = try String(contentsOf: manifestURL, encoding: .utf8)
-        } catch {
-            throw EnvrunError(.io, "cannot read \(manifestURL.path): \(error.localizedDescription)", field: "pack.yaml")
+    /// Loads `pack.yaml` and the task file of one pack folder under `limits` (see `PackLimits`); what
+    /// passes a cap is refused with an error naming the file. A relative `reward.model` is resolved
+    /// against the pack folder, then against the folder that holds the packs folder (the repository root);
+    /// wherever it points, after symlinks it must be inside the pack folder, the repository's `Models/`
+    /// or one of `limits.modelRoots`, and so must every entry of the model folder.
+    public static func load(directory: URL, limits: PackLimits = .default) throws -> TaskPack {
+        let pack = directory.lastPathComponent
+        let manifestName = "\(pack)/pack.yaml"
+        guard let root = PackFiles.realPath(directory.path) else {
+            throw EnvrunError(.io, "cannot read \(directory.path): no such folder", field: "pack.yaml")
         }
-        var manifest = try ManifestParser.parse(yaml: yaml, file: "\(directory.lastPathComponent)/pack.yaml")
+        let manifestPath = try PackFiles.inside(root, "pack.yaml", display: manifestName, field: "pack.yaml")
+        let yaml = try PackFiles.text(manifestPath, display: manifestName, maxBytes: limits.manifestBytes, field: "pack.yaml")
+        var manifest = try ManifestParser.parse(yaml: yaml, file: manifestName, limits: limits)
         if let model = manifest.reward.scalarRM?.model {
-            manifest.reward.scalarRM?.model = resolveModel(model, packDirectory: directory)
+            manifest.reward.scalarRM?.model = try resolveModel(
+                model, packDirectory: directory, packRoot: root, limits: limits, manifest: manifestName)
         }
-        let tasks = try TaskFile.read(directory.appendingPathComponent(manifest.tasksFile))
+        let tasksName = "\(pack)/\(manifest.tasksFile)"
+        let tasksPath = try PackFiles.inside(root, manifest.tasksFile, display: tasksName, field: "tasks")
+        // The rendered size of every prompt, from the template's fixed part and its copies of the prompt.
+        let copies = PackManifest.placeholders(in: manifest.promptTemplate)
+        let fixed = manifest.promptTemplate.utf8.count - copies * PackManifest.placeholder.utf8.count
+        let tasks = try TaskFile.read(URL(fileURLWithPath: tasksPath), name: tasksName, limits: limits) { task in
+            let rendered = fixed + copies * task.prompt.utf8.count
+            guard rendered > limits.renderedPromptBytes else { return nil }
+            return (
+                "prompt",
+                "the prompt as rendered by prompt_template is \(rendered) bytes, over the limit of "
+                    + "\(PackLimits.bytes(limits.renderedPromptBytes)); refused"
+            )
+        }
         return TaskPack(manifest: manifest, tasks: tasks, directory: directory)
     }
 
-    static func resolveModel(_ model: String, packDirectory: URL) -> String {
-        if model.hasPrefix("/") || model.contains("://") { return model }
-        let candidates = [
-            packDirectory.appendingPathComponent(model),
-            packDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(model),
-        ]
-        let found = candidates.first { FileManager.default.fileExists(atPath: $0.path) }
-        return (found ?? candidates[1]).standardizedFileURL.path
+    /// Where `reward.model` points. A URL (`://`) is not a path and is left to the reward model factory.
+    static func resolveModel(
+        _ model: String, packDirectory: URL, packRoot: String, limits: PackLimits, manifest: String
+    ) throws -> String {
+        if model.contains("://") { return model }
+        let repository = packDirectory.deletingLastPathComponent().deletingLastPathComponent()
+        let candidates =
+            model.hasPrefix("/")
+            ? [URL(fileURLWithPath: model)]
+            : [packDirectory.appendingPathComponent(model), repository.appendingPathComponent(model)]
+        let roots =
+            [packRoot, PackFiles.resolved(repository.appendingPathComponent("Models").path)]
+            + limits.modelRoots.map { PackFiles.resolved($0) }
+        func allowed(_ real: String) -> Bool { roots.contains { PackFiles.isInside(real, $0) } }
+        func refuse(_ what: String, _ real: String) -> EnvrunError {
+            EnvrunError(
+                .invalidInput,
+                "\(manifest): reward.model \"\(model)\": \(what) resolves to \(real), outside the pack folder, the "
+                    + "repository's Models/ and any configured model folder (\(roots.joined(separator: ", "))); refused",
+                field: "reward.model")
+        }
+        let fm = FileManager.default
+        guard let found = candidates.first(where: { fm.fileExists(atPath: $0.path) }) else {
+            // Not there (yet): the repository's place if allowed, else the pack's (`pack validate` reports
+            // it missing, naming where it looked).
+            let paths = candidates.map(\.standardizedFileURL.path)
+            guard let path = paths.reversed().first(where: { allowed(PackFiles.resolved($0)) }) else {
+                throw refuse("it", PackFiles.resolved(paths[0]))
+            }
+            return path
+        }
+        let path = found.standardizedFileURL.path
+        let real = PackFiles.resolved(path)
+        guard allowed(real) else { throw refuse("it", real) }
+        // The files of a model folder (head, weights, tokenizer...) must not lead outside either.
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: real, isDirectory: &isDirectory), isDirectory.boolValue {
+            for entry in (try? fm.contentsOfDirectory(atPath: real)) ?? [] {
+                let file = PackFiles.resolved(real + "/" + entry)
+                guard allowed(file) else { throw refuse(entry, file) }
+            }
+        }
+        return path
     }
 }
 
@@ -78,12 +130,13 @@ public enum PackLibrary {
             .filter { fm.fileExists(atPath: $0.appendingPathComponent("pack.yaml").path) }
     }
 
-    /// Loads every pack; the first broken pack is an error naming it. Pack names must be unique.
-    public static func load(directory: URL) throws -> [TaskPack] {
+    /// Loads every pack; the first broken pack (a hostile one too: see `PackLimits`) is an error naming
+    /// its file, so a server never starts without a pack it was given. Pack names must be unique.
+    public static func load(directory: URL, limits: PackLimits = .default) throws -> [TaskPack] {
         var packs: [TaskPack] = []
         var names: [String: URL] = [:]
         for dir in try packDirectories(in: directory) {
-            let pack = try TaskPack.load(directory: dir)
+            let pack = try TaskPack.load(directory: dir, limits: limits)
             if let other = names[pack.name] {
                 throw EnvrunError(
                     .invalidInput, "pack name \"\(pack.name)\" is used by both \(other.lastPathComponent) and \(dir.lastPathComponent)",

@@ -217,7 +217,7 @@ struct BatchTests {
     @Test func batchKeepsOrderAndPerItemErrorsAndBatchesTheRM() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        try dir.pack("open", yaml: manifest(name: "open", reward: "  verifier: scalar_rm\n  model: /m"), tasks: [
+        try dir.pack("open", yaml: manifest(name: "open", reward: "  verifier: scalar_rm\n  model: m"), tasks: [
             #"{"id":"a","prompt":"hi"}"#, #"{"id":"b","prompt":"yo"}"#,
         ])
         try dir.pack("sums", yaml: manifest(name: "sums", reward: "  verifier: math"), tasks: [#"{"id":"s","prompt":"1+1","answer":"2"}"#])

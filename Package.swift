@@ -73,7 +73,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]),
-        .target(name: "EnvrunTesting", dependencies: ["EnvrunCore"]),
+        // Test helpers; EnvrunServer for the attack corpus the load bench shares with the sandbox suites.
+        .target(name: "EnvrunTesting", dependencies: ["EnvrunCore", "EnvrunServer"]),
 
         .executableTarget(
             name: "envrun",

@@ -24,6 +24,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print side-by-side figures and ratios measured in one run.",
-        subcommands: [BenchExecCommand.self, BenchVerifyCommand.self, BenchRMCommand.self, BenchServeCommand.self]
+        subcommands: [
+            BenchExecCommand.self, BenchVerifyCommand.self, BenchRMCommand.self, BenchServeCommand.self,
+            BenchLoadCommand.self,
+        ]
     )
 }

@@ -10,19 +10,24 @@ struct BenchLoadCommand: AsyncParsableCommand {
         commandName: "load",
         abstract: "Load-test envrun serve on loopback: mixed and hostile workload, counts per class, RSS and fds over time.",
         discussion: """
-            By default starts its own server (this executable: serve --host 127.0.0.1 --port 0 --packs DIR
-            plus every --serve-arg), or drives --url (loopback only) whose --pid it samples. For --duration
-            seconds, --concurrency clients each send one job after another, drawn by --mix weights from the
-            classes: math (/v1/score, 16 GSM8K or MATH-500 items, half right), run_code (every language the
-            server runs: right programs, exit 3, compile errors), score_code (HumanEval/MBPP references and
-            stubs), hostile (fork, memory, output, thread and disk bombs, loops), attack (the containment
-            attack classes), bad_request (malformed JSON, wrong types, unknown ids and routes, oversized
-            bodies), episode (reset, a failing step, a passing step), get_reward (OpenRLHF). Every
-            --attack-every seconds --attack-burst containment attacks are fired at once (their 429s retried).
-            Every answer is checked against what it must be. Exit status 1 on any 5xx, transport error,
-            sandbox_error, unexpected answer or attack not contained.
-            Example (release build): .build/release/envrun bench load --duration 300 --concurrency 24 \\
-              --serve-arg '--sandbox-slots 2'
+            By default it starts its own server (this executable: serve --host 127.0.0.1 --port 0 --packs DIR \
+            plus every --serve-arg) and stops it with SIGTERM at the end; or it drives --url (loopback only) \
+            and samples --pid.
+
+            For --duration seconds, --concurrency clients each send one job after another, drawn by the --mix \
+            weights from the classes: math (/v1/score, 16 GSM8K or MATH-500 items, half right), run_code (every \
+            language the server runs: right programs, exit 3, compile errors), score_code (HumanEval/MBPP \
+            references and stubs), hostile (fork, memory, output, thread and disk bombs, loops), attack (the \
+            containment attack classes), bad_request (malformed JSON, wrong types, unknown ids and routes, \
+            oversized bodies), episode (reset, a failing step, a passing step), get_reward (OpenRLHF). Every \
+            --attack-every seconds, --attack-burst containment attacks are fired at once; a 429 is retried \
+            after its Retry-After until each attack has its verdict.
+
+            Every answer is checked against what it must be. Exit status 1 on any 5xx, request without an \
+            answer, sandbox_error, unexpected answer or attack not contained.
+
+            Example (release build): .build/release/envrun bench load --duration 300 --concurrency 32 \
+            --serve-arg '--sandbox-slots 2'
             """)
 
     @Option(help: "Seconds of load.") var duration: Double = 60
@@ -30,7 +35,7 @@ struct BenchLoadCommand: AsyncParsableCommand {
     @Option(help: "Containment attacks fired at once per burst (0: no bursts).") var attackBurst: Int = 50
     @Option(help: "Seconds between bursts.") var attackEvery: Double = 30
     @Option(help: "Seconds between samples of the server's RSS and fds (and progress lines).") var sampleEvery: Double = 5
-    @Option(help: "Seconds before the first sample the RSS and fd growth is measured from (default: a fifth of the run, at most 60).")
+    @Option(help: "RSS and fd growth is measured from the first sample at or after this many seconds (default: a fifth of the run, at most 60).")
     var warmup: Double?
     @Option(help: "Seed of the workers' draws.") var seed: UInt64 = 1
     @Option(help: "Class weights, e.g. 'math=30,hostile=0' (others keep their defaults: \(Self.defaultMix)).")
@@ -78,6 +83,19 @@ struct BenchLoadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Ctrl-C or SIGTERM: stop the server this bench started, then exit.
+        let signals = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                ServeChild.terminateAll()
+                FileHandle.standardError.write(Data("  interrupted: the server was sent SIGTERM\n".utf8))
+                Foundation.exit(130)
+            }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
         var options = LoadBench.Options()
         options.duration = duration
         options.concurrency = concurrency

@@ -99,6 +99,9 @@ final class Run: Sendable {
         self.progress = progress
         var config = HTTPClient.Configuration()
         config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = options.concurrency + options.attackBurst + 4
+        // Connections stay open for the whole run, so the server's fd count is comparable across samples
+        // once the first burst has opened its connections.
+        config.connectionPool.idleTimeout = .seconds(3600)
         config.timeout.connect = .seconds(10)
         config.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
@@ -113,6 +116,7 @@ final class Run: Sendable {
             return (c, w)
         }
         guard !weights.isEmpty else { throw EnvrunError(.invalidInput, "every class has weight 0", field: "mix") }
+        await openConnections()
         await sample()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.sampler() }
@@ -195,7 +199,7 @@ final class Run: Sendable {
             while true {
                 recorder.sent(job.loadClass)
                 let t0 = ContinuousClock.now
-                let answer: (status: Int, body: ByteBuffer)
+                let answer: (status: Int, body: ByteBuffer, retryAfter: Double?)
                 do {
                     answer = try await send(request)
                 } catch {
@@ -207,10 +211,13 @@ final class Run: Sendable {
                     recorder.answered(job.loadClass, name: job.name, status: 429, ms: ms, judgement: .ok, at: elapsed)
                     saturated += 1
                     guard ContinuousClock.now < retryUntil else { return (false, false, saturated) }
-                    try? await Task.sleep(for: .milliseconds(rng.int(in: 20...120)))
+                    // As a client that honours Retry-After would: half to all of it, jittered.
+                    let ms = Int(min(10, answer.retryAfter ?? 1) * 1000)
+                    try? await Task.sleep(for: .milliseconds(rng.int(in: (ms / 2)...max(ms / 2, ms))))
                     continue
                 }
-                let judgement = request.judge(answer.status, answer.body)
+                var judgement = request.judge(answer.status, answer.body)
+                if judgement.sandboxErrors > 0 { judgement.sandboxDetail = Answer.sandboxErrorDetail(answer.body) }
                 recorder.answered(job.loadClass, name: job.name, status: answer.status, ms: ms, judgement: judgement,
                                   at: elapsed)
                 if judgement.unexpected != nil || judgement.breach != nil || judgement.sandboxErrors > 0
@@ -225,7 +232,7 @@ final class Run: Sendable {
         return (true, true, saturated)
     }
 
-    func send(_ r: LoadRequest) async throws -> (status: Int, body: ByteBuffer) {
+    func send(_ r: LoadRequest) async throws -> (status: Int, body: ByteBuffer, retryAfter: Double?) {
         var request = HTTPClientRequest(url: target.url + r.path)
         request.method = r.method
         if let token = options.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -245,7 +252,7 @@ final class Run: Sendable {
         }
         let response = try await client.execute(request, timeout: .seconds(Int64(options.requestTimeout)))
         let body = try await response.body.collect(upTo: 64 << 20)
-        return (Int(response.status.code), body)
+        return (Int(response.status.code), body, response.headers.first(name: "Retry-After").flatMap(Double.init))
     }
 
     // MARK: sampling
@@ -261,7 +268,7 @@ final class Run: Sendable {
             await sample()
             if let s = samples.withLock({ $0.last }) {
                 let p = recorder.progress
-                progress(String(format: "[%4.0f s] answered %d (429: %d) failures %d | server rss %.1f MB, fds %d, healthz %@",
+                progress(String(format: "[%4.0f s] answered %d, 429 × %d, failures %d | server rss %.1f MB, fds %d, healthz %@",
                                 s.seconds, p.answered, p.saturated, p.failures, Double(s.rssKB) / 1024, s.fds,
                                 s.healthzMs.map { String(format: "%.1f ms", $0) } ?? "no answer"))
             }
@@ -277,6 +284,16 @@ final class Run: Sendable {
             $0.append(ProcessSample(seconds: seconds, rssKB: r.rssKB, fds: r.fds, threads: r.threads,
                                     descendants: r.descendants, descendantsRssKB: r.descendantsRssKB,
                                     answered: p.answered, saturated: p.saturated, healthzMs: healthz))
+        }
+    }
+
+    /// Opens the pool's connections up front (as many `/healthz` at once as the run will have requests in
+    /// flight), so the server's fd count does not grow with the bench's own connections during the run.
+    func openConnections() async {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<(options.concurrency + options.attackBurst) {
+                group.addTask { _ = await self.healthzMs() }
+            }
         }
     }
 

@@ -73,6 +73,8 @@ public struct Judgement: Sendable, Equatable {
     public var unexpected: String?
     /// A hostile program that was not contained (its verdict or output shows it got through).
     public var breach: String?
+    /// Why the sandbox failed (the first `sandbox_error`'s detail), when it did.
+    public var sandboxDetail: String?
     /// Values a later step of the job needs (the episode id).
     public var state: [String: String] = [:]
 
@@ -124,6 +126,16 @@ enum Answer {
     static func quote(_ body: ByteBuffer) -> String {
         String(decoding: body.readableBytesView.prefix(240), as: UTF8.self)
             .replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// The reason of the first `sandbox_error` in an answer of any route (SandboxFusion's `envrun.detail`,
+    /// a reward's `details.error`), for the report.
+    static func sandboxErrorDetail(_ body: ByteBuffer) -> String? {
+        if let r = decode(RunCodeResponse.self, body), r.envrun.verdict == .sandboxError {
+            return r.envrun.detail ?? r.message
+        }
+        let rewards = decode(ScoreResponse.self, body)?.results ?? decode(StepResult.self, body)?.reward.map { [$0] } ?? []
+        return rewards.first { $0.details["verdict"] == Verdict.sandboxError.rawValue }.map { $0.details["error"] ?? "" }
     }
 
     /// Counts `"verdict": "sandbox_error"` in any answer: in a reward's details (score, episodes) and in

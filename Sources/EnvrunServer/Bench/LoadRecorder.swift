@@ -98,7 +98,7 @@ final class LoadRecorder: Sendable {
             s.counts[c] = k
             var notes: [(String, String)] = []
             if status >= 500 { notes.append(("5xx", "status \(status) \(judgement.unexpected ?? "")")) }
-            if judgement.sandboxErrors > 0 { notes.append(("sandbox_error", "\(judgement.sandboxErrors) in the answer")) }
+            if judgement.sandboxErrors > 0 { notes.append(("sandbox_error", "\(judgement.sandboxErrors) in the answer: \(judgement.sandboxDetail ?? "no detail")")) }
             if let u = judgement.unexpected, status < 500 { notes.append(("unexpected", u)) }
             if let b = judgement.breach { notes.append(("breach", b)) }
             for (kind, message) in notes { Self.note(&s, max: maxIncidents, seconds, c, name, kind, message) }
@@ -121,11 +121,11 @@ final class LoadRecorder: Sendable {
         }
     }
 
-    /// Answered and 429 so far, over all classes.
+    /// Answers other than 429, and 429s, so far over all classes.
     var progress: (answered: Int, saturated: Int, failures: Int) {
         state.withLock { s in
             s.counts.values.reduce(into: (0, 0, 0)) { acc, k in
-                acc.0 += k.answered
+                acc.0 += k.answered - k.saturated
                 acc.1 += k.saturated
                 acc.2 += k.status5xx + k.transportErrors + k.sandboxErrors + k.unexpected + k.breaches
             }

@@ -176,6 +176,7 @@ extension LoadReport {
 
         out += "\nserver process samples (rss and fds of the server; descendants = its warm workers and running jobs):\n"
         out += "  time s   rss MB   fds  threads  descendants  desc. rss MB  answered/s  429/s  healthz ms\n"
+        out += "  (answered/s leaves the 429s out; fds include the bench's keep-alive connections, opened before the first sample)\n"
         var previous: ProcessSample?
         for s in samples {
             let dt = previous.map { s.seconds - $0.seconds } ?? 0

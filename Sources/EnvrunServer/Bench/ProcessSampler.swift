@@ -11,7 +11,7 @@ public struct ProcessSample: Codable, Sendable, Equatable {
     /// Descendant processes alive at the sample, and their summed RSS.
     public var descendants: Int
     public var descendantsRssKB: Int
-    /// Requests answered so far (all classes) and 429s so far, for the rate between samples.
+    /// Answers other than 429 so far (all classes) and 429s so far, for the rates between samples.
     public var answered: Int
     public var saturated: Int
     /// `GET /healthz` latency at the sample (nil: no answer within 10 s).

@@ -108,7 +108,16 @@ public final class ServeChild: @unchecked Sendable {
             throw EnvrunError(.internal, "envrun serve exited (\(process.terminationStatus)) or did not start:\n\(head)",
                               field: "serve")
         }
+        live.withLock { _ = $0.insert(process.processIdentifier) }
         return ServeChild(process: process, url: url, log: log, logFile: file)
+    }
+
+    /// Pids of the children started and not stopped yet.
+    private static let live = Mutex<Set<Int32>>([])
+
+    /// SIGTERM to every child still running (for a SIGINT handler of the bench: no server is left behind).
+    public static func terminateAll() {
+        for pid in live.withLock({ $0 }) { kill(pid, SIGTERM) }
     }
 
     /// A log line at warning level or above (swift-log's stream handler writes the level as a word).
@@ -125,6 +134,7 @@ public final class ServeChild: @unchecked Sendable {
     /// (nil when it had to be killed).
     @discardableResult
     public func stop(timeout: Double = 30) -> Int32? {
+        defer { _ = Self.live.withLock { $0.remove(pid) } }
         if process.isRunning { kill(pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }

@@ -52,6 +52,8 @@ struct BenchLoadCommand: AsyncParsableCommand {
     @Option(help: "Bearer token (default: $ENVRUN_TOKEN).") var token: String?
     @Option(help: "The server's max body bytes (default: --max-body-bytes among --serve-arg, else 8388608).")
     var maxBodyBytes: Int?
+    @Option(help: "Seconds the bench keeps an idle connection (default: 15, or half the server's --idle-timeout among --serve-arg).")
+    var clientIdleTimeout: Double?
     @Flag(help: "Print the report as JSON on stdout.") var json = false
 
     static var defaultMix: String {
@@ -59,6 +61,12 @@ struct BenchLoadCommand: AsyncParsableCommand {
     }
 
     var serveArgs: [String] { serveArg.flatMap { $0.split(separator: " ").map(String.init) } }
+
+    /// The value of `flag` among the --serve-arg flags.
+    func serveValue(_ flag: String) -> String? {
+        let args = serveArgs
+        return args.firstIndex(of: flag).flatMap { args.indices.contains($0 + 1) ? args[$0 + 1] : nil }
+    }
 
     func validate() throws {
         guard duration > 0, concurrency > 0, attackBurst >= 0, attackEvery > 0, sampleEvery > 0 else {
@@ -107,9 +115,8 @@ struct BenchLoadCommand: AsyncParsableCommand {
         options.weights = try weights()
         options.token = token ?? ProcessInfo.processInfo.environment["ENVRUN_TOKEN"]
         let args = serveArgs
-        let bodyLimit = maxBodyBytes
-            ?? args.firstIndex(of: "--max-body-bytes").flatMap { args.indices.contains($0 + 1) ? Int(args[$0 + 1]) : nil }
-            ?? 8 * 1024 * 1024
+        let bodyLimit = maxBodyBytes ?? serveValue("--max-body-bytes").flatMap { Int($0) } ?? 8 * 1024 * 1024
+        options.clientIdleTimeout = clientIdleTimeout ?? serveValue("--idle-timeout").flatMap(Double.init).map { min(15, $0 / 2) } ?? 15
         let server: LoadBench.Server
         if let url, let pid {
             do {

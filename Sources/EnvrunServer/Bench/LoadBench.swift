@@ -25,6 +25,8 @@ public enum LoadBench {
         public var seed: UInt64 = 1
         public var weights: [LoadClass: Int] = LoadClass.defaultWeights
         public var requestTimeout: Double = 120
+        /// Seconds the client keeps an idle connection; below the server's idle timeout (default 30 s).
+        public var clientIdleTimeout: Double = 15
         /// Bearer token for a server started with one.
         public var token: String?
         public init() {}
@@ -99,9 +101,9 @@ final class Run: Sendable {
         self.progress = progress
         var config = HTTPClient.Configuration()
         config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = options.concurrency + options.attackBurst + 4
-        // Connections stay open for the whole run, so the server's fd count is comparable across samples
-        // once the first burst has opened its connections.
-        config.connectionPool.idleTimeout = .seconds(3600)
+        // The client closes an idle connection before the server would (its --idle-timeout), so no request
+        // goes out on a connection the server is closing.
+        config.connectionPool.idleTimeout = .milliseconds(Int64(options.clientIdleTimeout * 1000))
         config.timeout.connect = .seconds(10)
         config.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
@@ -116,7 +118,6 @@ final class Run: Sendable {
             return (c, w)
         }
         guard !weights.isEmpty else { throw EnvrunError(.invalidInput, "every class has weight 0", field: "mix") }
-        await openConnections()
         await sample()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.sampler() }
@@ -268,8 +269,8 @@ final class Run: Sendable {
             await sample()
             if let s = samples.withLock({ $0.last }) {
                 let p = recorder.progress
-                progress(String(format: "[%4.0f s] answered %d, 429 × %d, failures %d | server rss %.1f MB, fds %d, healthz %@",
-                                s.seconds, p.answered, p.saturated, p.failures, Double(s.rssKB) / 1024, s.fds,
+                progress(String(format: "[%4.0f s] answered %d, 429 × %d, failures %d | server rss %.1f MB, fds %d (%d sockets), healthz %@",
+                                s.seconds, p.answered, p.saturated, p.failures, Double(s.rssKB) / 1024, s.fds, s.sockets,
                                 s.healthzMs.map { String(format: "%.1f ms", $0) } ?? "no answer"))
             }
         }
@@ -281,19 +282,9 @@ final class Run: Sendable {
         let p = recorder.progress
         guard let r = ProcessSampler.read(pid: target.pid) else { return }
         samples.withLock {
-            $0.append(ProcessSample(seconds: seconds, rssKB: r.rssKB, fds: r.fds, threads: r.threads,
+            $0.append(ProcessSample(seconds: seconds, rssKB: r.rssKB, fds: r.fds, sockets: r.sockets, threads: r.threads,
                                     descendants: r.descendants, descendantsRssKB: r.descendantsRssKB,
                                     answered: p.answered, saturated: p.saturated, healthzMs: healthz))
-        }
-    }
-
-    /// Opens the pool's connections up front (as many `/healthz` at once as the run will have requests in
-    /// flight), so the server's fd count does not grow with the bench's own connections during the run.
-    func openConnections() async {
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<(options.concurrency + options.attackBurst) {
-                group.addTask { _ = await self.healthzMs() }
-            }
         }
     }
 

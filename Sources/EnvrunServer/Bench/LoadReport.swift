@@ -36,11 +36,17 @@ public struct LoadReport: Codable, Sendable {
         public var fdsFrom: Int
         public var fdsTo: Int
         public var fdsMax: Int
+        /// Fds other than sockets (the connections come and go with the load; pipes, files and eventfds
+        /// should not grow).
+        public var otherFdsFrom: Int
+        public var otherFdsTo: Int
+        public var otherFdsMax: Int
         public var rssRatio: Double { rssFromKB > 0 ? Double(rssToKB) / Double(rssFromKB) : 0 }
         public var fdsRatio: Double { fdsFrom > 0 ? Double(fdsTo) / Double(fdsFrom) : 0 }
         enum CodingKeys: String, CodingKey {
             case fromSeconds = "from_seconds", toSeconds = "to_seconds", rssFromKB = "rss_from_kb", rssToKB = "rss_to_kb"
             case rssMaxKB = "rss_max_kb", fdsFrom = "fds_from", fdsTo = "fds_to", fdsMax = "fds_max"
+            case otherFdsFrom = "other_fds_from", otherFdsTo = "other_fds_to", otherFdsMax = "other_fds_max"
         }
         enum RatioKeys: String, CodingKey {
             case rssRatio = "rss_ratio", fdsRatio = "fds_ratio"
@@ -56,6 +62,9 @@ public struct LoadReport: Codable, Sendable {
             try c.encode(fdsFrom, forKey: .fdsFrom)
             try c.encode(fdsTo, forKey: .fdsTo)
             try c.encode(fdsMax, forKey: .fdsMax)
+            try c.encode(otherFdsFrom, forKey: .otherFdsFrom)
+            try c.encode(otherFdsTo, forKey: .otherFdsTo)
+            try c.encode(otherFdsMax, forKey: .otherFdsMax)
             var r = encoder.container(keyedBy: RatioKeys.self)
             try r.encode(rssRatio, forKey: .rssRatio)
             try r.encode(fdsRatio, forKey: .fdsRatio)
@@ -133,7 +142,8 @@ public struct LoadReport: Codable, Sendable {
         let window = samples.filter { $0.seconds >= from.seconds }
         return Flatness(fromSeconds: from.seconds, toSeconds: last.seconds, rssFromKB: from.rssKB, rssToKB: last.rssKB,
                         rssMaxKB: window.map(\.rssKB).max() ?? 0, fdsFrom: from.fds, fdsTo: last.fds,
-                        fdsMax: window.map(\.fds).max() ?? 0)
+                        fdsMax: window.map(\.fds).max() ?? 0, otherFdsFrom: from.fds - from.sockets,
+                        otherFdsTo: last.fds - last.sockets, otherFdsMax: window.map { $0.fds - $0.sockets }.max() ?? 0)
     }
 }
 
@@ -175,21 +185,22 @@ extension LoadReport {
         }
 
         out += "\nserver process samples (rss and fds of the server; descendants = its warm workers and running jobs):\n"
-        out += "  time s   rss MB   fds  threads  descendants  desc. rss MB  answered/s  429/s  healthz ms\n"
-        out += "  (answered/s leaves the 429s out; fds include the bench's keep-alive connections, opened before the first sample)\n"
+        out += "  time s   rss MB   fds  sockets  threads  descendants  desc. rss MB  answered/s  429/s  healthz ms\n"
+        out += "  (answered/s leaves the 429s out; the sockets are mostly the bench's own keep-alive connections)\n"
         var previous: ProcessSample?
         for s in samples {
             let dt = previous.map { s.seconds - $0.seconds } ?? 0
             let rate = dt > 0 ? Double(s.answered - (previous?.answered ?? 0)) / dt : 0
             let rate429 = dt > 0 ? Double(s.saturated - (previous?.saturated ?? 0)) / dt : 0
             out += "  " + f(s.seconds).leftPad(6) + mb(s.rssKB).leftPad(9) + String(s.fds).leftPad(6)
-                + String(s.threads).leftPad(9) + String(s.descendants).leftPad(13) + mb(s.descendantsRssKB).leftPad(14)
+                + String(s.sockets).leftPad(9) + String(s.threads).leftPad(9) + String(s.descendants).leftPad(13) + mb(s.descendantsRssKB).leftPad(14)
                 + f(rate).leftPad(12) + f(rate429).leftPad(7) + (s.healthzMs.map { f($0) } ?? "none").leftPad(12) + "\n"
             previous = s
         }
         if let fl = flatness {
             out += "  from \(f(fl.fromSeconds, 0)) s to \(f(fl.toSeconds, 0)) s: rss \(mb(fl.rssFromKB)) → \(mb(fl.rssToKB)) MB "
-            out += "(×\(f(fl.rssRatio, 2)), max \(mb(fl.rssMaxKB))), fds \(fl.fdsFrom) → \(fl.fdsTo) (×\(f(fl.fdsRatio, 2)), max \(fl.fdsMax))\n"
+            out += "(×\(f(fl.rssRatio, 2)), max \(mb(fl.rssMaxKB))), fds \(fl.fdsFrom) → \(fl.fdsTo) (×\(f(fl.fdsRatio, 2)), max \(fl.fdsMax)), "
+            out += "fds but sockets \(fl.otherFdsFrom) → \(fl.otherFdsTo) (max \(fl.otherFdsMax))\n"
         }
         out += "  healthz p50 \(f(healthzP50Ms)) ms, p99 \(f(healthzP99Ms)) ms\n"
 

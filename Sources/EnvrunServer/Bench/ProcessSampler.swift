@@ -7,6 +7,9 @@ public struct ProcessSample: Codable, Sendable, Equatable {
     public var seconds: Double
     public var rssKB: Int
     public var fds: Int
+    /// Of the fds, the sockets (the listener, client connections, control sockets to the warm workers);
+    /// the rest are pipes, files, eventfds and the like.
+    public var sockets: Int
     public var threads: Int
     /// Descendant processes alive at the sample, and their summed RSS.
     public var descendants: Int
@@ -18,7 +21,7 @@ public struct ProcessSample: Codable, Sendable, Equatable {
     public var healthzMs: Double?
 
     enum CodingKeys: String, CodingKey {
-        case seconds, fds, threads, descendants, answered, saturated
+        case seconds, fds, sockets, threads, descendants, answered, saturated
         case rssKB = "rss_kb"
         case descendantsRssKB = "descendants_rss_kb"
         case healthzMs = "healthz_ms"
@@ -30,6 +33,7 @@ public enum ProcessSampler {
     public struct Reading: Sendable, Equatable {
         public var rssKB: Int
         public var fds: Int
+        public var sockets: Int
         public var threads: Int
         public var descendants: Int
         public var descendantsRssKB: Int
@@ -38,10 +42,15 @@ public enum ProcessSampler {
     /// Nil when the process is gone.
     public static func read(pid: Int32) -> Reading? {
         guard let own = status(pid) else { return nil }
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+        let dir = "/proc/\(pid)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        let sockets = entries.filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + $0))?.hasPrefix("socket:") ?? false
+        }.count
         let kids = descendants(of: pid)
         let kidsRSS = kids.compactMap { status($0)?.rss }.reduce(0, +)
-        return Reading(rssKB: own.rss, fds: fds, threads: own.threads, descendants: kids.count, descendantsRssKB: kidsRSS)
+        return Reading(rssKB: own.rss, fds: entries.count, sockets: sockets, threads: own.threads, descendants: kids.count,
+                       descendantsRssKB: kidsRSS)
     }
 
     /// VmRSS (kB) and Threads of `/proc/PID/status`.

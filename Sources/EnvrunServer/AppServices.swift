@@ -18,17 +18,25 @@ struct AppServices: Sendable {
     let bodies: BodyBudget
 
     /// The path of every route that does work:
-    /// 1. the body is read within the byte budget (413 past the body limit, 429 past the budget);
-    /// 2. a work slot is taken (429 with Retry-After when every slot and queue place is taken) —
-    ///    both on the cooperative pool, so refusing stays fast however busy the CPU threads are;
-    /// 3. `work` runs on the CPU pool, and is cancelled if the client goes away.
-    func run<T: Sendable>(
+    /// 1. the body is read within the byte budget (413 past the body limit, 429 past the budget), on
+    ///    the cooperative pool; a server already at its limit answers 429 here, before any decoding;
+    /// 2. on the CPU pool, in a task cancelled if the client goes away: `parse` decodes and checks the
+    ///    body without holding a work slot (a malformed request never waits behind sandbox jobs), then
+    ///    a work slot is taken (429 with Retry-After when every slot and queue place is taken) and
+    ///    `work` runs in it.
+    func run<P: Sendable, T: Sendable>(
         _ request: Request, _ context: EnvrunRequestContext, route: String,
-        _ work: @escaping @Sendable (ByteBuffer) async throws -> T
+        parse: @escaping @Sendable (ByteBuffer) throws -> P,
+        _ work: @escaping @Sendable (P) async throws -> T
     ) async throws -> T {
         try await withBody(request, route: route) { buffer in
-            try await withWorkSlot(route: route) {
-                try await onCPU(context) { try await work(buffer) }
+            if limiter.isFull {
+                metrics.recordRejected(route: route)
+                throw APIError.saturated(retryAfterSeconds: configuration.retryAfterSeconds)
+            }
+            return try await onCPU(context) {
+                let parsed = try parse(buffer)
+                return try await withWorkSlot(route: route) { try await work(parsed) }
             }
         }
     }

@@ -113,6 +113,28 @@ struct HardeningTests {
         }
     }
 
+    @Test("a malformed request is answered 400 at once while every work slot is busy")
+    func badRequestDoesNotQueue() async throws {
+        let env = CostlyEnvironment(busyMs: 100, sleeps: true)
+        try await withLiveApp(environment: env, { c in
+            c.maxConcurrency = 2
+            c.itemConcurrency = 1
+        }) { port in
+            let busy = (0..<2).compactMap { _ in RawConnection(port: port) }
+            for c in busy { c.send(RawConnection.request("POST", "/v1/score", body: scoreBody(items: 30))) }  // 3 s each
+            try await Task.sleep(for: .milliseconds(300))
+            let r = await offPool { () -> (Int?, Double) in
+                guard let c = RawConnection(port: port) else { return (nil, 0) }
+                let start = Date()
+                c.send(RawConnection.request("POST", "/v1/score", body: #"{"items": ["#))
+                return (c.response(timeout: 10).status, Date().timeIntervalSince(start))
+            }
+            #expect(r.0 == 400)
+            #expect(r.1 < 1, "the malformed request waited \(r.1) s for a work slot")
+            busy.forEach { close($0.fd) }
+        }
+    }
+
     @Test("a client that leaves mid-batch stops its work")
     func clientLeaves() async throws {
         let env = CostlyEnvironment(busyMs: 20, sleeps: true)

@@ -8,20 +8,29 @@ struct EpisodeController {
 
     func addRoutes(to router: Router<EnvrunRequestContext>) {
         router.post("/v1/episodes") { request, context in
-            try await services.run(request, context, route: "/v1/episodes") { buffer in try await reset(buffer) }
+            try await services.run(request, context, route: "/v1/episodes", parse: parseReset) { body in
+                try await reset(body)
+            }
         }
         router.post("/v1/episodes/{id}/step") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await services.run(request, context, route: "/v1/episodes/{id}/step") { buffer in
-                try await step(buffer, episodeID: id)
+            return try await services.run(
+                request, context, route: "/v1/episodes/{id}/step",
+                parse: { try services.decode(StepRequest.self, $0) }
+            ) { body in
+                try await step(body, episodeID: id)
             }
         }
     }
 
-    func reset(_ buffer: ByteBuffer) async throws -> Response {
+    func parseReset(_ buffer: ByteBuffer) throws -> ResetRequest {
         let body = try services.decode(ResetRequest.self, buffer)
         if body.pack.isEmpty { throw APIError.invalid("pack must not be empty", field: "pack") }
         if body.taskID.isEmpty { throw APIError.invalid("task_id must not be empty", field: "task_id") }
+        return body
+    }
+
+    func reset(_ body: ResetRequest) async throws -> Response {
         do {
             let result = try await services.environment.reset(pack: body.pack, taskID: body.taskID)
             return try JSONIO.response(result, status: .created)
@@ -30,8 +39,7 @@ struct EpisodeController {
         }
     }
 
-    func step(_ buffer: ByteBuffer, episodeID: String) async throws -> Response {
-        let body = try services.decode(StepRequest.self, buffer)
+    func step(_ body: StepRequest, episodeID: String) async throws -> Response {
         do {
             return try JSONIO.response(try await services.environment.step(episodeID: episodeID, action: body.action))
         } catch let error as EnvrunError {

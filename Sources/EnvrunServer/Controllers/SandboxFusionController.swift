@@ -9,13 +9,18 @@ struct SandboxFusionController {
 
     func addRoutes(to router: Router<EnvrunRequestContext>) {
         router.post("/run_code") { request, context in
-            try await services.run(request, context, route: "/run_code") { buffer in try await runCode(buffer) }
+            try await services.run(request, context, route: "/run_code", parse: parse) { exec in
+                try await runCode(exec)
+            }
         }
     }
 
-    func runCode(_ buffer: ByteBuffer) async throws -> Response {
+    func parse(_ buffer: ByteBuffer) throws -> ExecRequest {
         let body = try services.decode(RunCodeRequest.self, buffer)
-        let exec = try SandboxFusionMapping.execRequest(body, configuration: services.configuration)
+        return try SandboxFusionMapping.execRequest(body, configuration: services.configuration)
+    }
+
+    func runCode(_ exec: ExecRequest) async throws -> Response {
         let result = await services.executor.run(exec)
         services.metrics.recordExec(result)
         return try JSONIO.response(SandboxFusionMapping.response(result))

@@ -8,13 +8,19 @@ struct ScoreController {
 
     func addRoutes(to router: Router<EnvrunRequestContext>) {
         router.post("/v1/score") { request, context in
-            try await services.run(request, context, route: "/v1/score") { buffer in try await score(buffer) }
+            try await services.run(request, context, route: "/v1/score", parse: parse) { body in
+                try await score(body)
+            }
         }
     }
 
-    func score(_ buffer: ByteBuffer) async throws -> Response {
+    func parse(_ buffer: ByteBuffer) throws -> ScoreRequest {
         let body = try Self.decode(buffer, maxItems: services.configuration.maxBatchItems)
         try validate(body)
+        return body
+    }
+
+    func score(_ body: ScoreRequest) async throws -> Response {
         let results = await services.scorer.score(body.items)
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: RewardJSON.encode(results)))

@@ -32,6 +32,11 @@ public final class WorkLimiter: Sendable {
         state.withLock { Snapshot(inFlight: $0.inFlight, queued: $0.waiters.count, slots: slots) }
     }
 
+    /// Every slot and queue place is taken: an `acquire` now would be refused.
+    public var isFull: Bool {
+        state.withLock { $0.inFlight >= slots && $0.waiters.count >= queueLimit }
+    }
+
     /// Runs `body` in a slot, or returns nil at once when every slot and queue place is taken.
     public func run<T: Sendable>(_ body: () async throws -> T) async throws -> T? {
         guard await acquire() else { return nil }

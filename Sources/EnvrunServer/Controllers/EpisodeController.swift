@@ -8,7 +8,10 @@ struct EpisodeController {
 
     func addRoutes(to router: Router<EnvrunRequestContext>) {
         router.post("/v1/episodes") { request, context in
-            try await services.run(request, context, route: "/v1/episodes") { buffer in try await reset(buffer) }
+            let client = ClientKeys.key(remoteAddress: context.remoteAddress)
+            return try await services.run(request, context, route: "/v1/episodes") { buffer in
+                try await reset(buffer, client: client)
+            }
         }
         router.post("/v1/episodes/{id}/step") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -18,12 +21,13 @@ struct EpisodeController {
         }
     }
 
-    func reset(_ buffer: ByteBuffer) async throws -> Response {
+    /// Opens an episode counted against `client`'s quota (the peer address, `ClientKeys`).
+    func reset(_ buffer: ByteBuffer, client: ClientKey) async throws -> Response {
         let body = try services.decode(ResetRequest.self, buffer)
         if body.pack.isEmpty { throw APIError.invalid("pack must not be empty", field: "pack") }
         if body.taskID.isEmpty { throw APIError.invalid("task_id must not be empty", field: "task_id") }
         do {
-            let result = try await services.environment.reset(pack: body.pack, taskID: body.taskID)
+            let result = try await services.environment.reset(pack: body.pack, taskID: body.taskID, client: client)
             return try JSONIO.response(result, status: .created)
         } catch let error as EnvrunError {
             throw services.mapped(error, defaultField: "task_id")

@@ -131,5 +131,24 @@ public protocol Environment: Sendable {
     func score(_ item: ScoreItem) async throws -> RewardResult
     /// Starts a multi-turn episode; the observation is the task's prompt.
     func reset(pack: String, taskID: String) async throws -> StepResult
+    /// The same on behalf of `client`, so an environment can keep a quota of open episodes per client
+    /// (one client opening many evicts only its own). The default ignores the client.
+    func reset(pack: String, taskID: String, client: ClientKey) async throws -> StepResult
     func step(episodeID: String, action: String) async throws -> StepResult
+}
+
+extension Environment {
+    public func reset(pack: String, taskID: String, client: ClientKey) async throws -> StepResult {
+        try await reset(pack: pack, taskID: taskID)
+    }
+}
+
+/// Who is asking, for per-client quotas: an opaque key the server derives from the request (a hash of
+/// the bearer token and the peer address). It never holds a secret, so it may be logged.
+public struct ClientKey: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    /// The key of callers that cannot be told apart (no peer address, in-process callers).
+    public static let shared = ClientKey("shared")
+    public var description: String { rawValue }
 }

@@ -10,6 +10,8 @@ public struct BatchScorer: Sendable {
     public let concurrency: Int
     let metrics: ServerMetrics?
     let logger: Logger
+    /// The packs the environment serves: the only pack names that become metric labels.
+    let knownPacks: Set<String>
 
     public init(environment: any EnvrunCore.Environment, concurrency: Int, logger: Logger) {
         self.init(environment: environment, concurrency: concurrency, metrics: nil, logger: logger)
@@ -20,7 +22,12 @@ public struct BatchScorer: Sendable {
         self.concurrency = max(1, concurrency)
         self.metrics = metrics
         self.logger = logger
+        self.knownPacks = Set(environment.packs().map(\.name))
     }
+
+    /// A pack's metric label: its name when served, else `unknown`, so names a client makes up do not
+    /// each become a series.
+    func packLabel(_ pack: String) -> String { knownPacks.contains(pack) ? pack : "unknown" }
 
     /// Every item's result, in order. At most `concurrency` items of the batch run at once, on the
     /// batch path too (a rewarder's batch loop reads `ScoringContext.itemConcurrency`); once the task is
@@ -47,7 +54,7 @@ public struct BatchScorer: Sendable {
                             ? r : .error("the reward source returned a non-finite reward", source: r.source)
                     case .failure(let error): result = Self.errorResult(error)
                     }
-                    metrics?.recordReward(pack: item.pack, result)
+                    metrics?.recordReward(pack: packLabel(item.pack), result)
                     return result
                 }
             }
@@ -73,7 +80,7 @@ public struct BatchScorer: Sendable {
             result = .error("internal error while scoring: \(error)")
             result.details["error_code"] = EnvrunError.Code.internal.name
         }
-        metrics?.recordReward(pack: item.pack, result)
+        metrics?.recordReward(pack: packLabel(item.pack), result)
         return result
     }
 

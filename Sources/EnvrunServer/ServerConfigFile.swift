@@ -19,6 +19,9 @@ import Yams
 /// math_pack: math500
 /// unlabeled_pack: hh-helpful
 /// expose_task_secrets: false
+/// max_episodes: 10000
+/// episodes_per_client: 1000
+/// episode_ttl_seconds: 3600
 /// ```
 public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var host: String?
@@ -42,6 +45,9 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var bodyBudgetBytes: Int?
     public var cpuThreads: Int?
     public var shutdownTimeoutSeconds: Double?
+    public var maxEpisodes: Int?
+    public var episodesPerClient: Int?
+    public var episodeTTLSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case host, port, packs, token
@@ -62,6 +68,9 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         case bodyBudgetBytes = "body_budget_bytes"
         case cpuThreads = "cpu_threads"
         case shutdownTimeoutSeconds = "shutdown_timeout_seconds"
+        case maxEpisodes = "max_episodes"
+        case episodesPerClient = "episodes_per_client"
+        case episodeTTLSeconds = "episode_ttl_seconds"
     }
 
     public init() {}
@@ -130,6 +139,11 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         if let bodyBudgetBytes { c.bodyBudgetBytes = bodyBudgetBytes }
         if let cpuThreads { c.cpuThreads = cpuThreads }
         if let shutdownTimeoutSeconds { c.shutdownTimeoutSeconds = shutdownTimeoutSeconds }
+        if let maxEpisodes { c.episodes.capacity = maxEpisodes }
+        if let episodesPerClient { c.episodes.perClient = episodesPerClient }
+        if let episodeTTLSeconds {
+            c.episodes.ttl = episodeTTLSeconds.isFinite && episodeTTLSeconds < 1e12 ? .seconds(episodeTTLSeconds) : .zero
+        }
         return c
     }
 }

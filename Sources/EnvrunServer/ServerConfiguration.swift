@@ -1,3 +1,5 @@
+import EnvrunTasks
+
 /// Everything `envrun serve` can be told, with defaults. Files and flags are parsed at the edge (the CLI,
 /// `ServerConfiguration.load(file:)`); the application only sees this typed value.
 public struct ServerConfiguration: Sendable, Equatable {
@@ -30,6 +32,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Listen on a non-loopback address without a token. Off by default: `/run_code`, inline code tasks
     /// and episodes run code by design, so an open port is a code-execution service for anyone.
     public var allowUnauthenticatedRemote: Bool = false
+    /// Open multi-turn episodes: in all (`max_episodes`), per client (`episodes_per_client`) and how long
+    /// an unused one lives (`episode_ttl_seconds`).
+    public var episodes = EpisodeSettings()
 
     /// Open connections at most; past it the server stops accepting (the kernel's backlog holds the
     /// rest). `envrun serve` also lowers it to what the fd limit allows after a reserve for the sandbox.
@@ -76,6 +81,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         if bodyBudgetBytes < maxBodyBytes {
             throw ConfigurationError("body_budget_bytes (\(bodyBudgetBytes)) must be at least max_body_bytes (\(maxBodyBytes))",
                                      field: "body_budget_bytes")
+        }
+        try positive(episodes.capacity, "max_episodes")
+        try positive(episodes.perClient, "episodes_per_client")
+        if episodes.ttl <= .zero {
+            throw ConfigurationError("episode_ttl_seconds must be positive, got \(episodes.ttl)", field: "episode_ttl_seconds")
         }
         if maxQueue < 0 { throw ConfigurationError("max_queue must be >= 0, got \(maxQueue)", field: "max_queue") }
         if !(0...65535).contains(port) { throw ConfigurationError("port must be 0...65535, got \(port)", field: "port") }

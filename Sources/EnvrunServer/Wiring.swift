@@ -35,8 +35,10 @@ public enum ServerWiring {
     /// sandbox cannot start (not root, no `Sandbox/`), the server still serves the rule and model rewards;
     /// code runs then answer `sandbox_error` with the reason, and a warning says so at start. A sandbox
     /// that could start but lacks a layer `sandbox` requires (cgroup memory and pids) is an error.
-    public static func make(packsDirectory: String?, sandbox: SandboxConfiguration = .default, logger: Logger)
-        async throws -> Parts
+    public static func make(
+        packsDirectory: String?, sandbox: SandboxConfiguration = .default, episodes: EpisodeSettings = EpisodeSettings(),
+        logger: Logger
+    ) async throws -> Parts
     {
         let executor: any CodeExecutor
         var languages: [String]?
@@ -57,7 +59,8 @@ public enum ServerWiring {
         let environment: PackEnvironment
         do {
             environment = try PackEnvironment(
-                directory: packsDirectory.map { URL(fileURLWithPath: $0) }, dependencies: dependencies, logger: logger)
+                directory: packsDirectory.map { URL(fileURLWithPath: $0) }, dependencies: dependencies,
+                episodes: episodes, logger: logger)
         } catch {
             await close()
             throw error

@@ -14,7 +14,7 @@ public struct PackEnvironment: Environment {
     public let packsDirectory: URL?
     let entries: [Entry]
     let byName: [String: Int]
-    let episodes: EpisodeStore
+    let episodes: any EpisodeStoring
     let logger: Logger
     let limits: PackLimits
 
@@ -148,11 +148,18 @@ public struct PackEnvironment: Environment {
     }
 
     public func reset(pack name: String, taskID: String) async throws -> StepResult {
+        try await reset(pack: name, taskID: taskID, client: .shared)
+    }
+
+    /// Opens an episode counted against `client`'s quota: a client over its quota loses its own least
+    /// recently used episode, never another client's.
+    public func reset(pack name: String, taskID: String, client: ClientKey) async throws -> StepResult {
         let pack = try entry(name).pack
         guard let task = pack.task(id: taskID) else {
             throw EnvrunError(.notFound, "pack \"\(name)\" has no task \"\(taskID)\"", field: "task_id")
         }
-        let episode = await episodes.open(pack: name, task: task, maxTurns: pack.manifest.reward.maxTurns)
+        let episode = await episodes.open(
+            client: client, pack: name, task: task, maxTurns: pack.manifest.reward.maxTurns)
         return StepResult(
             episodeID: episode.id, observation: pack.manifest.render(prompt: task.prompt), done: false, turn: 0)
     }
@@ -203,8 +210,11 @@ public struct PackEnvironment: Environment {
         return lines.joined(separator: "\n")
     }
 
-    /// How many episodes are open (for metrics).
-    public func openEpisodes() async -> Int { await episodes.count }
+    /// How many episodes are open.
+    public func openEpisodes() async -> Int { await episodes.counts().open }
+
+    /// Open, evicted and expired episodes (for `/metrics`).
+    public func episodeCounts() async -> EpisodeCounts { await episodes.counts() }
 }
 
 extension TaskSpec {

@@ -9,10 +9,23 @@ import Glibc
 public final class RawConnection: @unchecked Sendable {
     public let fd: Int32
 
-    /// Connects to 127.0.0.1:`port`; nil when the connection fails.
-    public init?(port: Int) {
+    /// Connects to 127.0.0.1:`port`, from the loopback address `source` when given (127.0.0.2 is a
+    /// second client to the server); nil when the connection fails.
+    public init?(port: Int, source: String? = nil) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(fd)
+                return nil
+            }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -82,9 +95,9 @@ public final class RawConnection: @unchecked Sendable {
         return (status, String(text[headEnd.upperBound...]), closed)
     }
 
-    /// A full HTTP/1.1 request with a JSON body.
-    public static func request(_ method: String, _ path: String, body: String? = nil) -> String {
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    /// A full HTTP/1.1 request with a JSON body; `headers` are extra lines such as "Authorization: …".
+    public static func request(_ method: String, _ path: String, body: String? = nil, headers: [String] = []) -> String {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers.map { $0 + "\r\n" }.joined()
         if let body {
             text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         } else {

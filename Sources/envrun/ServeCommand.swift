@@ -123,7 +123,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var sandbox = SandboxConfiguration(requireCgroups: !allowNoCgroups)
         if let sandboxSlots { sandbox.slots = sandboxSlots }
-        let parts = try await ServerWiring.make(packsDirectory: packsDirectory, sandbox: sandbox, logger: logger)
+        let parts = try await ServerWiring.make(
+            packsDirectory: packsDirectory, sandbox: sandbox, episodes: settings.episodes, logger: logger)
         if settings.languages == nil { settings.languages = parts.languages }
         // Connections and the sandbox share the fd table: raise the limit, keep a reserve for the slots.
         let fdLimit = FileLimit.raise()

@@ -8,8 +8,9 @@ struct EpisodeController {
 
     func addRoutes(to router: Router<EnvrunRequestContext>) {
         router.post("/v1/episodes") { request, context in
-            try await services.run(request, context, route: "/v1/episodes", parse: parseReset) { body in
-                try await reset(body)
+            let client = ClientKeys.key(remoteAddress: context.remoteAddress)
+            return try await services.run(request, context, route: "/v1/episodes", parse: parseReset) { body in
+                try await reset(body, client: client)
             }
         }
         router.post("/v1/episodes/{id}/step") { request, context in
@@ -30,9 +31,10 @@ struct EpisodeController {
         return body
     }
 
-    func reset(_ body: ResetRequest) async throws -> Response {
+    /// Opens an episode counted against `client`'s quota (the peer address, `ClientKeys`).
+    func reset(_ body: ResetRequest, client: ClientKey) async throws -> Response {
         do {
-            let result = try await services.environment.reset(pack: body.pack, taskID: body.taskID)
+            let result = try await services.environment.reset(pack: body.pack, taskID: body.taskID, client: client)
             return try JSONIO.response(result, status: .created)
         } catch let error as EnvrunError {
             throw services.mapped(error, defaultField: "task_id")

@@ -1,13 +1,32 @@
 import CoreMetrics
 import EnvrunCore
+import EnvrunTasks
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The server's metrics, written through swift-metrics into one Prometheus registry that `GET /metrics`
 /// renders. The registry is per application (no global bootstrap), so tests can build many apps.
+///
+/// Every label value is bounded: routes are templates, statuses and reward statuses are ours, methods
+/// outside the common ones count as `OTHER`, packs the environment does not serve as `unknown` (the
+/// caller maps them, `BatchScorer.packLabel`), and verdicts beyond the first `maxVerdictLabels`
+/// distinct ones as `other` — so no client can grow the series count.
 public struct ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    private let state = State()
+    static let maxVerdictLabels = 32
+    static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    /// What label values were seen and what the episode counters last read, behind one lock.
+    private final class State: Sendable {
+        struct Values {
+            var verdicts: Set<String> = []
+            var episodes = EpisodeCounts()
+        }
+        let values = Mutex(Values())
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -23,13 +42,15 @@ public struct ServerMetrics: Sendable {
     /// One finished HTTP request: counted by route, method and status; its latency by route.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         Counter(label: "envrun_http_requests_total",
-                dimensions: [("route", route), ("method", method), ("status", String(status))],
+                dimensions: [("route", route), ("method", Self.methods.contains(method) ? method : "OTHER"),
+                             ("status", String(status))],
                 factory: factory).increment()
         Timer(label: "envrun_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
             .recordNanoseconds(duration.nanoseconds)
     }
 
     /// One scored item: its reward status per pack, and the program's verdict when there was one.
+    /// `pack` must already be a bounded label (a served pack or `unknown`).
     func recordReward(pack: String, _ result: RewardResult) {
         Counter(label: "envrun_rewards_total", dimensions: [("pack", pack), ("status", result.status.rawValue)],
                 factory: factory).increment()
@@ -38,7 +59,37 @@ public struct ServerMetrics: Sendable {
     }
 
     func recordVerdict(_ verdict: String) {
-        Counter(label: "envrun_verdicts_total", dimensions: [("verdict", verdict)], factory: factory).increment()
+        let label = state.values.withLock { values in
+            if values.verdicts.contains(verdict) { return verdict }
+            guard values.verdicts.count < Self.maxVerdictLabels else { return "other" }
+            values.verdicts.insert(verdict)
+            return verdict
+        }
+        Counter(label: "envrun_verdicts_total", dimensions: [("verdict", label)], factory: factory).increment()
+    }
+
+    /// The episode store's counts, read when `/metrics` is rendered: gauges of open episodes and of
+    /// clients holding one, and evictions by reason as counters (incremented by what is new since the
+    /// last read).
+    func recordEpisodes(_ counts: EpisodeCounts) {
+        Gauge(label: "envrun_episodes_open", factory: factory).record(counts.open)
+        Gauge(label: "envrun_episode_clients", factory: factory).record(counts.clients)
+        // Two renders may read the store out of order: only a count above the highest seen is new.
+        let new = state.values.withLock { values in
+            func take(_ seen: inout Int, _ now: Int) -> Int {
+                defer { seen = max(seen, now) }
+                return max(0, now - seen)
+            }
+            return [
+                ("client_quota", take(&values.episodes.evictedByClientQuota, counts.evictedByClientQuota)),
+                ("capacity", take(&values.episodes.evictedByCapacity, counts.evictedByCapacity)),
+                ("expired", take(&values.episodes.expired, counts.expired)),
+            ]
+        }
+        for (reason, n) in new {
+            Counter(label: "envrun_episodes_evicted_total", dimensions: [("reason", reason)], factory: factory)
+                .increment(by: n)
+        }
     }
 
     /// A program's run: its verdict, and for a `sandbox_error` the failing step (a fixed set of

@@ -4,7 +4,15 @@
 public enum ScoringContext {
     @TaskLocal public static var itemConcurrency: Int = 8
     /// Told how long each item of a batch took to score (the server's latency histogram).
-    @TaskLocal public static var observer: (@Sendable (RewardResult, Duration) -> Void)?
+    @TaskLocal public static var observer: ScoringObserver?
+}
+
+/// Receives each scored item's result and duration (a class: a task-local of a function type crashed
+/// the Swift 6.3 runtime in release builds).
+public final class ScoringObserver: Sendable {
+    let body: @Sendable (RewardResult, Duration) -> Void
+    public init(_ body: @escaping @Sendable (RewardResult, Duration) -> Void) { self.body = body }
+    public func observe(_ result: RewardResult, _ duration: Duration) { body(result, duration) }
 }
 
 /// Maps `items` with at most `limit` bodies running at once, results in input order. Once the task is

@@ -19,7 +19,14 @@ public final class CPUPool: TaskExecutor, @unchecked Sendable {
     public init(threads: Int = CPUPool.availableCores, name: String = "envrun-cpu") {
         threadCount = max(1, threads)
         for i in 0..<threadCount {
-            let thread = Thread { [unowned self] in self.loop() }
+            let label = "\(name)-\(i)"
+            let thread = Thread { [unowned self] in
+                #if os(Linux)
+                // The thread's name in top -H and /proc/<pid>/task/*/comm.
+                try? label.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+                #endif
+                self.loop()
+            }
             thread.name = "\(name)-\(i)"
             thread.stackSize = 8 << 20  // the math parser recurses to its depth limit
             thread.start()

@@ -20,7 +20,7 @@ extension Rewarder {
         return await boundedMap(items, cancelled: { _ in .cancelledRequest }) { item in
             let start = ContinuousClock.now
             let result = await self.score(task: item.task, response: item.response)
-            observer?(result, ContinuousClock.now - start)
+            observer?.observe(result, ContinuousClock.now - start)
             return result
         }
     }

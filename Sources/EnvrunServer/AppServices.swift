@@ -59,6 +59,8 @@ struct AppServices: Sendable {
         async throws -> T
     {
         let watch = try? await context.channel?.pipeline.handler(type: RequestGuardHandler.self).map(\.watch).get()
+        // Task(executorPreference:), not withTaskExecutorPreference inside a Task: on this runtime the
+        // latter ran the closure's first part, and code after a suspension, on the global pool.
         let task = Task(executorPreference: cpu) { try await body() }
         watch?.watch { task.cancel() }
         defer { watch?.clear() }

@@ -33,9 +33,8 @@ public struct BatchScorer: Sendable {
     /// batch path too (a rewarder's batch loop reads `ScoringContext.itemConcurrency`); once the task is
     /// cancelled (the client left) items not yet started are skipped.
     public func score(_ items: [ScoreItem]) async -> [RewardResult] {
-        var observer: (@Sendable (RewardResult, Duration) -> Void)?
-        if let metrics {
-            observer = { @Sendable result, duration in metrics.recordScoring(source: result.source.rawValue, duration) }
+        let observer = metrics.map { metrics in
+            ScoringObserver { result, duration in metrics.recordScoring(source: result.source.rawValue, duration) }
         }
         return await ScoringContext.$observer.withValue(observer) {
             await scoreBounded(items)

@@ -15,6 +15,10 @@ extension Parser {
         pos += 1
         switch t {
         case .number(let digits, let rep):
+            // Reading decimal digits into a BigInt costs the square of their count: charge a long number and
+            // refuse one beyond `maxBits` before converting (150 000 digits took minutes, uncharged).
+            let bits = (digits.utf8.count + (rep?.utf8.count ?? 0)) * 10 / 3
+            if bits > 64 { try budget.chargeBits(bits) }
             let value = try Parser.numberValue(digits, repeating: rep)
             let lit = try node(.number(value, decimal: digits.contains(".") && rep == nil))
             // A mixed number: `2\frac{1}{2}` is 5/2.

@@ -7,10 +7,24 @@ import Testing
 final class ServerProcess: @unchecked Sendable {
     let process: Process
     let url: String
+    private let logLock = NSLock()
+    private var logBytes = Data()
 
-    private init(process: Process, url: String) {
+    private init(process: Process, url: String, log: String) {
         self.process = process
         self.url = url
+        self.logBytes = Data(log.utf8)
+    }
+
+    /// Everything the server wrote to stdout and stderr so far (its log).
+    var log: String { logLock.withLock { String(decoding: logBytes, as: UTF8.self) } }
+
+    /// The log lines at error level or above (swift-log's stream handler writes `<time> <level> <label>: …`).
+    var errorLines: [String] {
+        log.split(separator: "\n").map(String.init).filter { line in
+            let words = line.split(separator: " ", maxSplits: 2)
+            return words.count > 1 && (words[1] == "error" || words[1] == "critical")
+        }
     }
 
     /// The package root, from this file's path.
@@ -59,15 +73,20 @@ final class ServerProcess: @unchecked Sendable {
                     seen += line + "\n"
                     if line.contains("listening"), let start = line.range(of: "http://127.0.0.1:") {
                         let port = line[start.upperBound...].prefix(while: \.isNumber)
-                        if !port.isEmpty { return (seen, "http://127.0.0.1:\(port)") }
+                        if !port.isEmpty { return (seen + String(decoding: buffer, as: UTF8.self), "http://127.0.0.1:\(port)") }
                     }
                 }
             }
         }.value
         if let url {
-            // Keep draining the logs so the child never blocks on a full pipe.
-            Thread.detachNewThread { while !handle.availableData.isEmpty {} }
-            return ServerProcess(process: process, url: url)
+            // Keep draining the logs (kept for `log`) so the child never blocks on a full pipe.
+            let server = ServerProcess(process: process, url: url, log: seen)
+            Thread.detachNewThread {
+                while case let chunk = handle.availableData, !chunk.isEmpty {
+                    server.logLock.withLock { server.logBytes.append(chunk) }
+                }
+            }
+            return server
         }
         process.waitUntilExit()
         if seen.contains("this build lacks") {

@@ -23,10 +23,26 @@ enum JSONIO {
             throw APIError(.badRequest, code: "invalid_json", "request body is empty; expected a JSON object",
                            field: "body")
         }
+        let data = Data(buffer: buffer, byteTransferStrategy: .noCopy)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer, byteTransferStrategy: .noCopy))
+            return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty { throw notDecodable(data) }
             throw APIError(decoding: error)
+        }
+    }
+
+    /// JSONDecoder says only "not valid JSON", with no path, both for bad JSON and for a number that does not
+    /// fit its field (`1.5` or `1e30` for an integer); JSONSerialization tells the two apart and says where.
+    static func notDecodable(_ data: Data) -> APIError {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return .invalid("a number does not fit its field (a fraction or out of range for an integer)",
+                            field: "body")
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            return APIError(.badRequest, code: "invalid_json",
+                            "request body is not valid JSON" + (detail.map { ": \($0)" } ?? ""), field: "body")
         }
     }
 

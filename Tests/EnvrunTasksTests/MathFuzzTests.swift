@@ -324,6 +324,14 @@ struct MathFuzzTests {
             let c = (0..<rng.int(in: 1...4)).map { _ in rng.int(in: -9...9) }
             let poly = c.enumerated().map { "\($1 < 0 ? "-" : "+")\(abs($1))x^{\($0 + 1)}" }.joined()
             Self.expectDifferent("7" + poly, Self.wrapped("\(7 + k)" + poly, &rng))
+            // a 20-60 digit integer vs its successor, and their reciprocals: only exact arithmetic tells them apart
+            var big = String(rng.int(in: 1...9)) + (0..<rng.int(in: 19...59)).map { _ in String(rng.int(in: 0...9)) }.joined()
+            big.removeLast()
+            let last = rng.int(in: 0...8)
+            let (n, n1) = (big + String(last), big + String(last + 1))
+            Self.expectDifferent(n, Self.wrapped(n1, &rng))
+            Self.expectDifferent("\\frac{1}{\(n)}", Self.wrapped("\\frac{1}{\(n1)}", &rng))
+            Self.expectDifferent("2^{\(rng.int(in: 60...400))}", Self.wrapped("2^{\(rng.int(in: 401...800))}", &rng))
             // sets differing in one element, tuples in order, intervals in one end
             let x = rng.int(in: -50...50), y = x + rng.int(in: 1...50)
             Self.expectDifferent("\\{\(x), \(y)\\}", Self.wrapped("\\{\(x), \(y + 1)\\}", &rng))

@@ -229,9 +229,10 @@ struct JSONFuzzTests {
         return [
             ("empty body", [], 400, "invalid_json"),
             ("whitespace only", Array("  \n\t ".utf8), 400, "invalid_json"),
-            ("100 000 [ ", Array(String(repeating: "[", count: deep).utf8), 400, "invalid_json"),
-            ("100 000 nested arrays, closed", Array((String(repeating: "[", count: deep) + String(repeating: "]", count: deep)).utf8), 400, "invalid_json"),
-            ("100 000 nested objects", Array(String(repeating: #"{"a":"#, count: deep).utf8), 400, "invalid_json"),
+            ("100 000 [ ", Array(String(repeating: "[", count: deep).utf8), 400, "invalid_input"),
+            ("100 000 nested arrays, closed", Array((String(repeating: "[", count: deep) + String(repeating: "]", count: deep)).utf8), 400, "invalid_input"),
+            ("100 000 nested objects", Array(String(repeating: #"{"a":"#, count: deep).utf8), 400, "invalid_input"),
+            ("65 nested arrays", Array((String(repeating: "[", count: 65) + String(repeating: "]", count: 65)).utf8), 400, "invalid_input"),
             ("deep nesting inside a field", replacingFirstValue(with: String(repeating: "[", count: deep) + String(repeating: "]", count: deep)), 400, nil),
             ("invalid UTF-8: 0xFF", spliced([0xFF]), 400, "invalid_json"),
             ("invalid UTF-8: a cut sequence", spliced([0xC3, 0x28]), 400, "invalid_json"),

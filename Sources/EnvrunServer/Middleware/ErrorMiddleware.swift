@@ -3,16 +3,9 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import NIOHTTP1
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Turns every error into the JSON error body: ours pass through, Hummingbird's own (404 for an unknown
-/// route, 413 from body collection) are rewritten, a body the client broke (a bad chunk size, a connection
-/// closed or reset before `Content-Length` bytes came) is a 400 logged at debug, and anything else is a 500
-/// that is logged at error — our fault.
+/// route, 413 from body collection) are rewritten, and anything else is a 500 that is logged — our fault.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
@@ -30,17 +23,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                                 field: "body").response(from: request, context: context)
         } catch let error as DecodingError {
             return try APIError(decoding: error).response(from: request, context: context)
-        } catch let error as HTTPParserError {
-            // Only the body can fail here (Hummingbird answers a bad request head itself). The connection is
-            // unusable after it, so it is closed.
-            context.logger.debug("malformed request body", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return try APIError(.badRequest, code: "invalid_http", "the request body is malformed HTTP: \(error)",
-                                field: "body", headers: [.connection: "close"]).response(from: request, context: context)
-        } catch let error as IOError where error.errnoCode == ECONNRESET || error.errnoCode == ECONNABORTED {
-            // The client reset the connection while its body was being read: nobody is left to answer.
-            context.logger.debug("client reset the connection", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return try APIError(.badRequest, code: "client_disconnected", "the client reset the connection mid-request",
-                                field: "body").response(from: request, context: context)
         } catch {
             context.logger.error("internal error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             return try APIError(.internalServerError, code: "internal", "internal server error")

@@ -158,7 +158,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
             failure.slot = slot.index
             r.failure = failure
             logger.warning(
-                "sandbox_error: \(r.detail ?? failure.step)",
+                "sandbox_error: \((r.detail ?? failure.step).prefix(300))",
                 metadata: ["step": "\(failure.step)", "errno": "\(failure.errno.map(String.init) ?? "-")",
                            "slot": "\(slot.index)"])
         }

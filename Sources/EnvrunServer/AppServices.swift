@@ -84,16 +84,16 @@ struct AppServices: Sendable {
             }
             reserved += bytes
         }
-        let declared = request.headers[.contentLength].flatMap(Int.init)
-        if let declared {
-            if declared > limit { throw APIError.tooLarge(limit: limit) }
-            try take(declared)
+        // A declared length over the limit is refused at once; the budget is taken as bytes arrive, so
+        // a client that declares a large body and sends nothing holds nothing.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError.tooLarge(limit: limit)
         }
         var buffer = ByteBuffer()
         do {
             for try await chunk in request.body {
                 if buffer.readableBytes + chunk.readableBytes > limit { throw APIError.tooLarge(limit: limit) }
-                if declared == nil { try take(chunk.readableBytes) }
+                try take(chunk.readableBytes)
                 buffer.writeImmutableBuffer(chunk)
             }
         } catch let error as APIError {

@@ -45,6 +45,9 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var bodyBudgetBytes: Int?
     public var cpuThreads: Int?
     public var shutdownTimeoutSeconds: Double?
+    public var maxInlineCases: Int?
+    public var runCode: Bool?
+    public var inlineTasks: Bool?
     public var maxEpisodes: Int?
     public var episodesPerClient: Int?
     public var episodeTTLSeconds: Double?
@@ -68,6 +71,9 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         case bodyBudgetBytes = "body_budget_bytes"
         case cpuThreads = "cpu_threads"
         case shutdownTimeoutSeconds = "shutdown_timeout_seconds"
+        case maxInlineCases = "max_inline_cases"
+        case runCode = "run_code"
+        case inlineTasks = "inline_tasks"
         case maxEpisodes = "max_episodes"
         case episodesPerClient = "episodes_per_client"
         case episodeTTLSeconds = "episode_ttl_seconds"
@@ -139,6 +145,9 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         if let bodyBudgetBytes { c.bodyBudgetBytes = bodyBudgetBytes }
         if let cpuThreads { c.cpuThreads = cpuThreads }
         if let shutdownTimeoutSeconds { c.shutdownTimeoutSeconds = shutdownTimeoutSeconds }
+        if let maxInlineCases { c.maxInlineCases = maxInlineCases }
+        if let runCode { c.runCode = runCode }
+        if let inlineTasks { c.inlineTasks = inlineTasks }
         if let maxEpisodes { c.episodes.capacity = maxEpisodes }
         if let episodesPerClient { c.episodes.perClient = episodesPerClient }
         if let episodeTTLSeconds {

@@ -47,6 +47,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var bodyBudgetBytes: Int = 64 * 1024 * 1024
     /// Threads that decode bodies and score (math checks, reward models); nil: one per core.
     public var cpuThreads: Int?
+    /// Stdin/stdout cases of one inline task in `/v1/score` (each is a sandboxed run).
+    public var maxInlineCases: Int = 64
+    /// `POST /run_code` (SandboxFusion) answers; off: 403.
+    public var runCode: Bool = true
+    /// Inline tasks (a `task` instead of a `task_id`) in `/v1/score`; off: 400. Inline code tasks run
+    /// the client's tests in the sandbox.
+    public var inlineTasks: Bool = true
     /// On SIGTERM/SIGINT, seconds in-flight requests get to finish before connections are closed.
     public var shutdownTimeoutSeconds: Double = 30
 
@@ -71,6 +78,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         try positive(defaultPageSize, "default_page_size")
         try positive(retryAfterSeconds, "retry_after_seconds")
         try positive(maxConnections, "max_connections")
+        try positive(maxInlineCases, "max_inline_cases")
         try positive(bodyBudgetBytes, "body_budget_bytes")
         if let cpuThreads { try positive(cpuThreads, "cpu_threads") }
         for (value, name) in [(idleTimeoutSeconds, "idle_timeout_seconds"), (bodyTimeoutSeconds, "body_timeout_seconds"),

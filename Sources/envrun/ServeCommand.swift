@@ -64,6 +64,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Threads that decode bodies and score math and reward models (default: one per core).")
     var cpuThreads: Int?
 
+    @Flag(help: "Turn off POST /run_code (403): no arbitrary programs from clients.")
+    var noRunCode = false
+
+    @Flag(help: "Refuse inline tasks in /v1/score (400): only the served packs' tasks are scored.")
+    var noInlineTasks = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -103,6 +109,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let bodyTimeout { settings.bodyTimeoutSeconds = bodyTimeout }
         if let shutdownTimeout { settings.shutdownTimeoutSeconds = shutdownTimeout }
         if let cpuThreads { settings.cpuThreads = cpuThreads }
+        if noRunCode { settings.runCode = false }
+        if noInlineTasks { settings.inlineTasks = false }
         if let token = token ?? settings.token ?? ProcessInfo.processInfo.environment["ENVRUN_TOKEN"] {
             // An empty token would otherwise turn auth off without a word.
             guard !token.isEmpty else {

@@ -191,20 +191,61 @@ struct HardeningTests {
             c.bodyBudgetBytes = 256 * 1024
             c.bodyTimeoutSeconds = 10
         }) { port in
+            // The budget is taken as bytes arrive: this client has sent 200 KiB of its body and stalls.
             let holder = try #require(RawConnection(port: port))
-            holder.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(200 * 1024)\r\n\r\n{\"items\":[")
+            holder.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(200 * 1024 + 1)\r\n\r\n{\"items\":[" + String(repeating: " ", count: 200 * 1024 - 10))
             try await Task.sleep(for: .milliseconds(200))
             let second = try #require(RawConnection(port: port))
             let body = #"{"items":[{"pack":"fake-math","task_id":"1","response":""# + String(repeating: "7", count: 100 * 1024) + #""}]}"#
             second.send(RawConnection.request("POST", "/v1/score", body: body))
             let r = await offPool { second.response(timeout: 5) }
             #expect(r.status == 429, "got \(String(describing: r.status)): \(r.body.prefix(200))")
-            #expect(r.body.contains("saturated"))
+            #expect(r.body.prefix(2000).contains("saturated"))
             close(holder.fd)
             try await Task.sleep(for: .milliseconds(200))
             let third = try #require(RawConnection(port: port))
             third.send(RawConnection.request("POST", "/v1/score", body: body))
             #expect(await offPool { third.response(timeout: 5).status } == 200, "the budget was not given back")
+        }
+    }
+
+    @Test("a declared body that never comes holds none of the budget")
+    func declaredButUnsent() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.maxBodyBytes = 1000
+            c.bodyBudgetBytes = 1000
+            c.bodyTimeoutSeconds = 10
+        }) { port in
+            let holders = (0..<4).compactMap { _ in RawConnection(port: port) }
+            for h in holders { h.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n") }
+            try await Task.sleep(for: .milliseconds(200))
+            let c = try #require(RawConnection(port: port))
+            c.send(RawConnection.request("POST", "/v1/score", body: #"{"items":[{"pack":"fake-math","task_id":"1","response":"1"}]}"#))
+            let r = await offPool { c.response(timeout: 5) }
+            #expect(r.status == 200, "got \(String(describing: r.status)): \(r.body.prefix(200))")
+            _ = holders
+        }
+    }
+
+    @Test("a pipelined request's body deadline survives the answer to the request before it")
+    func pipelinedBodyDeadline() async throws {
+        let env = CostlyEnvironment(busyMs: 100, sleeps: true)
+        try await withLiveApp(environment: env, { c in
+            c.itemConcurrency = 1
+            c.bodyTimeoutSeconds = 1
+            c.idleTimeoutSeconds = 1
+        }) { port in
+            let c = try #require(RawConnection(port: port))
+            c.send(RawConnection.request("POST", "/v1/score", body: scoreBody(items: 20)))  // answered at ~2 s
+            try await Task.sleep(for: .milliseconds(1700))
+            c.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n")
+            // Old code: the first answer (~2 s) cancelled the second request's deadline; nothing closed it.
+            let closed = await offPool { () -> Bool in
+                let deadline = Date().addingTimeInterval(6)
+                while Date() < deadline { if c.read(timeout: 0.5).closed { return true } }
+                return false
+            }
+            #expect(closed, "the half-sent pipelined body was never cut off")
         }
     }
 
@@ -294,6 +335,51 @@ struct SandboxErrorMetricsTests {
             #expect(text.contains("envrun_queue_wait_seconds_count 2"))
             #expect(text.contains("envrun_sandbox_start_seconds_count 1"))
             #expect(text.contains(#"envrun_score_item_seconds_count{source="rule"} 1"#))
+        }
+    }
+}
+
+@Suite("inline task and file limits")
+struct InlineLimitTests {
+    @Test("an inline task's io_cases are capped, and inline tasks and /run_code can be turned off")
+    func inlineCases() async throws {
+        @Sendable func body(_ cases: Int) -> String {
+            let cs = Array(repeating: #"{"input":"","output":"1"}"#, count: cases).joined(separator: ",")
+            return #"{"items":[{"pack":"fake-code","task":{"id":"x","prompt":"p","io_cases":["# + cs + #"]},"response":"print(1)"}]}"#
+        }
+        try await withApp({ $0.maxInlineCases = 8 }) { client in
+            let r = try await client.send(.post, "/v1/score", json: body(9))
+            #expect(r.status == .badRequest)
+            #expect(r.errorDetail?.field == "items[0].task.io_cases")
+            #expect(try await client.send(.post, "/v1/score", json: body(8)).status == .ok)
+        }
+        try await withApp({ $0.inlineTasks = false; $0.runCode = false }) { client in
+            let r = try await client.send(.post, "/v1/score", json: body(1))
+            #expect(r.status == .badRequest)
+            #expect(r.errorDetail?.field == "items[0].task")
+            let run = try await client.send(.post, "/run_code", json: #"{"language":"python","code":"print(1)"}"#)
+            #expect(run.status == .forbidden)
+        }
+    }
+
+    @Test("file names and sizes the work dir cannot hold are the client's 400, not a sandbox_error")
+    func filesChecked() async throws {
+        let one = Data("x".utf8).base64EncodedString()
+        @Sendable func files(_ entries: [(String, String)]) -> String {
+            let fs = entries.map { #""\#($0.0)":"\#($0.1)""# }.joined(separator: ",")
+            return #"{"language":"python","code":"print(1)","files":{"# + fs + "}}"
+        }
+        try await withApp { client in
+            for (entries, field) in [
+                ((0..<300).map { ("f\($0)", one) }, "files"),
+                ([("./x", one)], "files../x"),
+                ([(String(repeating: "n", count: 300), one)], "files." + String(repeating: "n", count: 64)),
+                ([("a//b", one)], "files.a//b"),
+            ] {
+                let r = try await client.send(.post, "/run_code", json: files(entries))
+                #expect(r.status == .badRequest, "\(field)")
+                #expect(r.errorDetail?.field == field)
+            }
         }
     }
 }

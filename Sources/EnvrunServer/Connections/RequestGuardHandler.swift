@@ -45,8 +45,10 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private enum State { case idle, readingBody, working }
-    private var state = State.idle
+    /// A request's body is being read (head seen, end not yet): its deadline runs.
+    private var readingBody = false
+    /// Requests whose head has been read and whose answer has not been written (pipelining: several).
+    private var unanswered = 0
     private var deadline: Scheduled<Void>?
     private let bodyTimeout: TimeAmount
     let watch = ConnectionWatch()
@@ -60,35 +62,35 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            state = .readingBody
+            readingBody = true
+            unanswered += 1
+            deadline?.cancel()
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             deadline = context.eventLoop.scheduleTask(in: bodyTimeout) {
                 let (handler, context) = loopBound.value
-                guard handler.state == .readingBody else { return }
+                guard handler.readingBody else { return }
                 handler.onTimeout()
                 context.close(promise: nil)
             }
         case .body:
             break
         case .end:
+            // Only the request's own end stops its deadline — an earlier pipelined request's answer
+            // must not (it used to, and a body could then be held open with no deadline at all).
+            readingBody = false
             deadline?.cancel()
             deadline = nil
-            state = .working
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
-            deadline?.cancel()
-            deadline = nil
-            state = .idle
-        }
+        if case .end = unwrapOutboundIn(data) { unanswered = max(0, unanswered - 1) }
         context.write(data, promise: promise)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed, state != .idle {
+        if let event = event as? ChannelEvent, event == .inputClosed, unanswered > 0 {
             watch.clientLeft()
             context.close(promise: nil)
             return

@@ -8,8 +8,12 @@ struct SandboxFusionController {
     let services: AppServices
 
     func addRoutes(to router: Router<EnvrunRequestContext>) {
-        router.post("/run_code") { request, context in
-            try await services.run(request, context, route: "/run_code", parse: parse) { exec in
+        router.post("/run_code") { request, context -> Response in
+            guard services.configuration.runCode else {
+                throw APIError(.forbidden, code: "disabled", "/run_code is turned off on this server (run_code: false)",
+                               field: "path")
+            }
+            return try await services.run(request, context, route: "/run_code", parse: parse) { exec in
                 try await runCode(exec)
             }
         }

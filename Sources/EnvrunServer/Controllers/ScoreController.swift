@@ -52,6 +52,18 @@ struct ScoreController {
             if item.taskID == nil && item.task == nil {
                 throw APIError.invalid("give task_id or an inline task", field: "items[\(i)].task_id")
             }
+            if let task = item.task {
+                guard services.configuration.inlineTasks else {
+                    throw APIError.invalid("inline tasks are turned off on this server (inline_tasks: false); give a task_id",
+                                           field: "items[\(i)].task")
+                }
+                let cases = task.ioCases?.count ?? 0
+                if cases > services.configuration.maxInlineCases {
+                    throw APIError.invalid(
+                        "an inline task may have at most \(services.configuration.maxInlineCases) io_cases, got \(cases)",
+                        field: "items[\(i)].task.io_cases")
+                }
+            }
         }
     }
 }

@@ -101,18 +101,38 @@ enum SandboxFusionMapping {
             limits.memoryMB = m
         }
         var files: [String: String] = [:]
+        if (r.files?.count ?? 0) > maxFiles {
+            throw APIError.invalid("at most \(maxFiles) files, got \(r.files?.count ?? 0)", field: "files")
+        }
+        var totalBytes = 0
         for (name, encoded) in r.files ?? [:] {
             guard let encoded else { continue }
-            guard !name.isEmpty, !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else {
-                throw APIError.invalid("file names must be relative paths inside the work dir", field: "files.\(name)")
+            // Checked here, so that a name or size the work dir cannot hold is the client's 400, not a
+            // sandbox_error counted as envrun's fault.
+            let shown = String(name.prefix(64))
+            let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+            guard !name.isEmpty, !name.hasPrefix("/"), name.utf8.count <= 1024,
+                  parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.count <= 255 })
+            else {
+                throw APIError.invalid(
+                    "file names must be relative paths inside the work dir (components of 1-255 bytes, no '.' or '..', at most 1024 bytes)",
+                    field: "files.\(shown)")
             }
             guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else {
-                throw APIError.invalid("file content must be base64 of UTF-8 text", field: "files.\(name)")
+                throw APIError.invalid("file content must be base64 of UTF-8 text", field: "files.\(shown)")
+            }
+            totalBytes += data.count
+            if totalBytes > maxFileBytes {
+                throw APIError.invalid("files add up to more than \(maxFileBytes) bytes", field: "files")
             }
             files[name] = text
         }
         return ExecRequest(language: language, source: r.code, stdin: r.stdin ?? "", limits: limits, files: files)
     }
+
+    /// Files per request, and their decoded bytes in all (the slot's work dir is a 64 MB tmpfs).
+    static let maxFiles = 256
+    static let maxFileBytes = 32 << 20
 
     static func response(_ result: ExecResult) -> RunCodeResponse {
         let seconds = result.wallMs / 1000

@@ -76,42 +76,8 @@ extension SandboxSuites {
         static let memoryAttacks: [(String, String)] = [
             ("SysV shm attach, touch, detach", ContainmentAttacks.sysvShmPython),
             ("memfd files kept open", ContainmentAttacks.memfdPython),
-            ("tmpfs files, then memfd", """
-                import os
-                block = b"t" * (1 << 20)
-                for d in ("/tmp", "/work"):
-                    for i in range(4):
-                        try:
-                            with open("%s/f%d" % (d, i), "wb") as f:
-                                for _ in range(15):
-                                    f.write(block)
-                        except OSError:
-                            pass
-                fds = []
-                for i in range(40):
-                    fd = os.memfd_create("y%d" % i)
-                    for _ in range(15):
-                        os.write(fd, block)
-                    fds.append(fd)
-                print("survived")
-                """),
-            ("forked children of moderate RSS each", """
-                import os, time
-                kids = []
-                for i in range(12):
-                    pid = os.fork()
-                    if pid == 0:
-                        x = bytearray(24 << 20)
-                        for j in range(0, len(x), 4096):
-                            x[j] = 1
-                        time.sleep(3)
-                        os._exit(0)
-                    kids.append(pid)
-                codes = [os.waitpid(k, 0)[1] for k in kids]
-                if any(codes):
-                    os._exit(3)
-                print("survived")
-                """),
+            ("tmpfs files, then memfd", ContainmentAttacks.tmpfsThenMemfd),
+            ("forked children of moderate RSS each", ContainmentAttacks.forkedChildrenRSS),
         ]
 
         @Test(arguments: 0..<4)
@@ -291,25 +257,7 @@ extension SandboxSuites {
         @Test func socketBuffersInFlightDoNotReachTheNextJob() async throws {
             if skipUnlessRoot() { return }
             let ex = try #require(Self.executor)
-            let cycles = """
-                import socket, array
-                n = 0
-                for i in range(25):
-                    a, b = socket.socketpair()
-                    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
-                    fds = array.array('i', [a.fileno(), b.fileno()])
-                    a.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-                    b.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-                    a.setblocking(False)
-                    try:
-                        while True:
-                            n += a.send(b'x' * 65536)
-                    except BlockingIOError:
-                        pass
-                    a.close()
-                    b.close()
-                print(n >> 20 > 100)
-                """
+            let cycles = ContainmentAttacks.socketBuffersInFlight
             let big = "x = bytearray(200 << 20)\nfor i in range(0, len(x), 4096):\n    x[i] = 1\nprint('ok')\n"
             let limits = ExecLimits(cpuMs: 4000, wallMs: 8000)
             for warm in [false, true] {

@@ -45,8 +45,8 @@ public struct HostileProgram: Sendable {
 
 /// The hostile programs `envrun bench load` sends: the containment attack classes of issue 13 (memory no
 /// process's RSS shows, calls on other processes of the uid, deep trees, escapes through syscalls, the
-/// network, the host's files and /proc) and plain resource bombs. The sandbox suites use the first three
-/// through `ContainmentAttacks` (EnvrunTesting).
+/// network, the host's files and /proc) and plain resource bombs. The sandbox and `/run_code` suites take
+/// the memory ones and `otherProcessesCalls` through `ContainmentAttacks` (EnvrunTesting).
 public enum AttackCorpus {
     // MARK: memory that no process's RSS shows
 
@@ -96,8 +96,9 @@ public enum AttackCorpus {
         print("survived")
         """)
 
-    static let tmpfsThenMemfd = HostileProgram("tmpfs_then_memfd", "python", expected: [.memoryLimit],
-                                               forbidden: ["survived"], runTimeout: 8, memoryLimitMB: 64, code: """
+    public static let tmpfsThenMemfd = HostileProgram(
+        "tmpfs_then_memfd", "python", expected: [.memoryLimit], forbidden: ["survived"], runTimeout: 8,
+        memoryLimitMB: 64, code: """
         import os
         block = b"t" * (1 << 20)
         for d in ("/tmp", "/work"):
@@ -117,8 +118,9 @@ public enum AttackCorpus {
         print("survived")
         """)
 
-    static let forkedChildrenRSS = HostileProgram("forked_children_rss", "python", expected: [.memoryLimit],
-                                                  forbidden: ["survived"], runTimeout: 8, memoryLimitMB: 64, code: """
+    public static let forkedChildrenRSS = HostileProgram(
+        "forked_children_rss", "python", expected: [.memoryLimit], forbidden: ["survived"], runTimeout: 8,
+        memoryLimitMB: 64, code: """
         import os, time
         kids = []
         for i in range(12):
@@ -137,8 +139,8 @@ public enum AttackCorpus {
         """)
 
     /// Unix sockets sent over themselves and closed: buffers in flight, charged to the slot, held by no process.
-    static let socketBuffersInFlight = HostileProgram("socket_buffers_in_flight", "python",
-                                                      expected: [.ok, .memoryLimit], code: """
+    public static let socketBuffersInFlight = HostileProgram("socket_buffers_in_flight", "python",
+                                                             expected: [.ok, .memoryLimit], code: """
         import socket, array
         n = 0
         for i in range(25):
@@ -160,8 +162,9 @@ public enum AttackCorpus {
 
     // MARK: other processes of the same uid, the slot's next job
 
-    static let otherProcesses = HostileProgram("other_processes_of_the_uid", "python", expected: [.ok],
-                                               forbidden: ["reached"], required: ["refused all"], code: """
+    /// Limits, priority and affinity of pid 1 and the parent, then of the group and the uid: every call must
+    /// fail, else the program exits 1 naming what it reached (the `/run_code` suite sends this as it is).
+    public static let otherProcessesCalls = """
         import os, resource
         bad = []
         for t in (1, os.getppid()):
@@ -181,8 +184,11 @@ public enum AttackCorpus {
         open("/proc/self/autogroup", "w").write("19")
         if bad:
             raise SystemExit("reached %r" % bad)
-        print("refused all")
-        """)
+        """
+
+    static let otherProcesses = HostileProgram("other_processes_of_the_uid", "python", expected: [.ok],
+                                               forbidden: ["reached"], required: ["refused all"],
+                                               code: otherProcessesCalls + "\nprint(\"refused all\")")
 
     static let deepTree = HostileProgram("deep_tree_1200", "python", expected: [.ok], required: ["planted"], code: """
         import os

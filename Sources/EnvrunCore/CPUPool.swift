@@ -36,13 +36,6 @@ public final class CPUPool: TaskExecutor, @unchecked Sendable {
     /// Cores this process may use (Foundation reads the affinity mask and the cgroup's CPU quota).
     public static var availableCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
-    /// Jobs waiting for a thread (for metrics and tests).
-    public var queued: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return jobs.count - head
-    }
-
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
         condition.lock()

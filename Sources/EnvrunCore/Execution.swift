@@ -46,8 +46,17 @@ public struct ExecRequest: Codable, Sendable, Equatable {
     public var source: String
     public var stdin: String
     public var limits: ExecLimits
-    /// Extra files written into the fresh work dir before the run (name -> content).
+    /// Extra files written into the fresh work dir before the run (name -> content); each name must be
+    /// `isPlainFileName`.
     public var files: [String: String]
+
+    /// A name the executor can write into the work dir: one path component of 1-255 bytes (no `/`, no
+    /// NUL, not `.` or `..`). The executor and the wire formats both check it, so a name the executor
+    /// would refuse is the client's 400 at the edge, not a `sandbox_error`.
+    public static func isPlainFileName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255 && name != "." && name != ".."
+            && !name.utf8.contains(UInt8(ascii: "/")) && !name.utf8.contains(0)
+    }
 
     public init(
         language: String, source: String, stdin: String = "", limits: ExecLimits = ExecLimits(),

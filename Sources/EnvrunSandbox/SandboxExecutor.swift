@@ -277,7 +277,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
     private func writeFiles(_ req: ExecRequest, lang: LanguageDefinition, slot: Slot) -> ExecResult? {
         var files = [(lang.sourceFile, req.source)]
         for (name, content) in req.files.sorted(by: { $0.key < $1.key }) {
-            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            guard ExecRequest.isPlainFileName(name) else {
                 return ExecResult.failed("bad file name '\(name)' (field: files)", step: "file-name")
             }
             files.append((name, content))

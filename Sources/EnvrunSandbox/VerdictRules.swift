@@ -94,7 +94,7 @@ extension SandboxFailure {
     /// The step and errno of one of envrun's "step: strerror" texts. The step is what comes before the
     /// last ": " when the rest is an errno's text (else the whole text), kept to a short name of
     /// lower-case letters, digits, spaces, `:`, `_` and `-` so that it is safe as a metrics label.
-    init(text: String, slot: Int? = nil) {
+    init(text: String) {
         var step = text
         var number: Int32?
         if let range = text.range(of: ": ", options: .backwards),
@@ -105,7 +105,7 @@ extension SandboxFailure {
         let allowed = step.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("0"..."9").contains($0) || " :_-".unicodeScalars.contains($0)
         }
-        self.init(step: allowed && step.count <= 48 ? step : "other", errno: number, slot: slot)
+        self.init(step: allowed && step.count <= 48 ? step : "other", errno: number)
     }
 
     private static let errnoByText: [String: Int32] = {

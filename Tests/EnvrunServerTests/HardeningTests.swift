@@ -375,6 +375,7 @@ struct InlineLimitTests {
                 ([("./x", one)], "files../x"),
                 ([(String(repeating: "n", count: 300), one)], "files." + String(repeating: "n", count: 64)),
                 ([("a//b", one)], "files.a//b"),
+                ([("dir/x.txt", one)], "files.dir/x.txt"),
             ] {
                 let r = try await client.send(.post, "/run_code", json: files(entries))
                 #expect(r.status == .badRequest, "\(field)")

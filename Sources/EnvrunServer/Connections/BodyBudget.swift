@@ -10,8 +10,6 @@ final class BodyBudget: Sendable {
 
     init(limit: Int) { self.limit = max(1, limit) }
 
-    var inUse: Int { used.withLock { $0 } }
-
     /// Takes `bytes` from the budget; false (nothing taken) when that would exceed it.
     func reserve(_ bytes: Int) -> Bool {
         used.withLock { used in

@@ -110,12 +110,9 @@ enum SandboxFusionMapping {
             // Checked here, so that a name or size the work dir cannot hold is the client's 400, not a
             // sandbox_error counted as envrun's fault.
             let shown = String(name.prefix(64))
-            let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-            guard !name.isEmpty, !name.hasPrefix("/"), name.utf8.count <= 1024,
-                  parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.count <= 255 })
-            else {
+            guard ExecRequest.isPlainFileName(name) else {
                 throw APIError.invalid(
-                    "file names must be relative paths inside the work dir (components of 1-255 bytes, no '.' or '..', at most 1024 bytes)",
+                    "file names must be plain names in the work dir (1-255 bytes, no '/', not '.' or '..')",
                     field: "files.\(shown)")
             }
             guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else {

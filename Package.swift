@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // envrun — reward environments for RL on language models.
-// Dependencies point one way: envrun -> Server -> Tasks/Rewards -> Verify/Sandbox/RM -> Core.
+// Dependencies point one way: envrun -> Server -> Tasks/Rewards -> Verify/Sandbox/RM/Judge -> Core.
 import PackageDescription
 
 let package = Package(
@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Sendable value types and the protocols at the seams.
@@ -48,10 +49,22 @@ let package = Package(
             name: "EnvrunVerify",
             dependencies: ["EnvrunCore", .product(name: "BigInt", package: "BigInt")]),
         .target(name: "EnvrunRM", dependencies: ["EnvrunCore", "COpenBLAS"]),
+        // The generative RM: an OpenAI-compatible judge client, prompt templates, parsing, voting, cache.
+        .target(
+            name: "EnvrunJudge",
+            dependencies: [
+                "EnvrunCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .target(
             name: "EnvrunRewards",
             dependencies: [
-                "EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM",
+                "EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM", "EnvrunJudge",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -89,6 +102,7 @@ let package = Package(
         .testTarget(name: "EnvrunSandboxTests", dependencies: ["EnvrunSandbox", "EnvrunTesting"]),
         .testTarget(name: "EnvrunVerifyTests", dependencies: ["EnvrunVerify"]),
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
+        .testTarget(name: "EnvrunJudgeTests", dependencies: ["EnvrunJudge", "EnvrunTesting"]),
         .testTarget(
             name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunVerify", "EnvrunTesting"]),
         .testTarget(

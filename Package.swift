@@ -87,7 +87,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]),
         // Test helpers; EnvrunServer for the attack corpus the load bench shares with the sandbox suites.
-        .target(name: "EnvrunTesting", dependencies: ["EnvrunCore", "EnvrunServer"]),
+        .target(
+            name: "EnvrunTesting",
+            dependencies: [
+                "EnvrunCore", "EnvrunServer", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         .executableTarget(
             name: "envrun",

@@ -113,12 +113,15 @@ public struct GenerativeRewardModel: Sendable {
         {
             return drawn
         }
+        // Balanced shuffles: every n samples share one random base order, rotated by one position per
+        // sample, so when n divides k each response is shown at each position equally often and a judge's
+        // position bias cancels exactly instead of only on average.
         let orders: [[Int]] = (0..<settings.samples).map { j in
             guard settings.shuffle, n > 1 else { return Array(0..<n) }
-            var rng = SplitMix64(seed: settings.seed &+ UInt64(j) &* 0x9E37_79B9)
-            var order = Array(0..<n)
-            for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(in: 0...i)) }
-            return order
+            var rng = SplitMix64(seed: settings.seed &+ UInt64(j / n) &* 0x9E37_79B9)
+            var base = Array(0..<n)
+            for i in stride(from: n - 1, to: 0, by: -1) { base.swapAt(i, rng.int(in: 0...i)) }
+            return (0..<n).map { base[($0 + j) % n] }
         }
         return await withTaskGroup(of: GRMSample.self) { group in
             for j in 0..<settings.samples {

@@ -160,13 +160,8 @@ public struct GenerativeRewardModel: Sendable {
                 messages: messages,
                 temperature: attempt == 0 ? settings.effectiveTemperature : max(settings.effectiveTemperature, 0.3),
                 seed: seed &+ UInt64(attempt) &* 1_000_003, maxTokens: settings.maxTokens, n: 1, constraint: constraint)
-            let callStart = ContinuousClock.now
             let choices: [ChatChoice]
-            do {
-                choices = try await client.complete(request)
-                metrics.call(judge: judgeName, outcome: "ok", duration: ContinuousClock.now - callStart)
-            } catch {
-                metrics.call(judge: judgeName, outcome: error.code.name, duration: ContinuousClock.now - callStart)
+            do { choices = try await call(request) } catch {
                 s.error = "judge call failed: \(error.message.prefix(300))"
                 break  // the client already retried what a retry can fix
             }
@@ -174,6 +169,19 @@ public struct GenerativeRewardModel: Sendable {
         }
         s.judgeMs = (ContinuousClock.now - start).milliseconds
         return s
+    }
+
+    /// One judge call, counted by outcome and timed.
+    func call(_ request: ChatRequest) async throws(JudgeError) -> [ChatChoice] {
+        let start = ContinuousClock.now
+        do {
+            let choices = try await client.complete(request)
+            metrics.call(judge: judgeName, outcome: "ok", duration: ContinuousClock.now - start)
+            return choices
+        } catch {
+            metrics.call(judge: judgeName, outcome: error.code.name, duration: ContinuousClock.now - start)
+            throw error
+        }
     }
 
     /// Parses one output into the sample (scores mapped back to input order); false when malformed.
@@ -208,14 +216,7 @@ public struct GenerativeRewardModel: Sendable {
             messages: template.messages(query: query, responses: responses), temperature: settings.effectiveTemperature,
             seed: settings.seed, maxTokens: settings.maxTokens, n: settings.samples, constraint: constraint)
         let start = ContinuousClock.now
-        let choices: [ChatChoice]
-        do {
-            choices = try await client.complete(request)
-            metrics.call(judge: judgeName, outcome: "ok", duration: ContinuousClock.now - start)
-        } catch {
-            metrics.call(judge: judgeName, outcome: error.code.name, duration: ContinuousClock.now - start)
-            return nil
-        }
+        guard let choices = try? await call(request) else { return nil }
         let ms = (ContinuousClock.now - start).milliseconds
         var out: [GRMSample] = []
         for j in 0..<settings.samples {

@@ -10,12 +10,17 @@ public struct ChatMessage: Codable, Sendable, Equatable, Hashable {
     }
 }
 
-/// A constraint on the judge's output, sent in the field the judge's server understands.
-public enum OutputConstraint: Sendable, Equatable, Hashable {
+/// A constraint on the judge's output in the forms servers take; the client sends the one its server
+/// understands (`JudgeEndpoint.constraintField`) and drops the other.
+public struct OutputConstraint: Sendable, Equatable, Hashable {
     /// GBNF grammar (llama.cpp server: `grammar`).
-    case grammar(String)
+    public var grammar: String?
     /// A regex of the whole output (vLLM: `structured_outputs.regex`; SGLang: `regex`).
-    case regex(String)
+    public var regex: String?
+    public init(grammar: String? = nil, regex: String? = nil) {
+        self.grammar = grammar
+        self.regex = regex
+    }
 }
 
 public struct ChatRequest: Sendable, Equatable {

@@ -138,11 +138,7 @@ public struct GenerativeRewardModel: Sendable {
     func sample(_ j: Int, order: [Int], query: String, responses: [String], settings: GRMSettings) async -> GRMSample {
         let n = responses.count
         let messages = template.messages(query: query, responses: order.map { responses[$0] })
-        var constraint: OutputConstraint?
-        if settings.constrain {
-            if client.prefersRegex, let re = template.regex(count: n) { constraint = .regex(re) }
-            else if let g = template.grammar(count: n) { constraint = .grammar(g) }
-        }
+        let constraint = constraint(count: n, settings: settings)
         let seed = settings.seed &+ UInt64(j)
         var s = GRMSample(
             index: j, order: order, seed: seed, temperature: settings.effectiveTemperature, text: "", attempts: 0,
@@ -169,6 +165,13 @@ public struct GenerativeRewardModel: Sendable {
         }
         s.judgeMs = (ContinuousClock.now - start).milliseconds
         return s
+    }
+
+    /// The template's grammar and regex for `n` scores, when constrained decoding is on.
+    func constraint(count n: Int, settings: GRMSettings) -> OutputConstraint? {
+        guard settings.constrain else { return nil }
+        let c = OutputConstraint(grammar: template.grammar(count: n), regex: template.regex(count: n))
+        return c.grammar == nil && c.regex == nil ? nil : c
     }
 
     /// One judge call, counted by outcome and timed.
@@ -207,11 +210,7 @@ public struct GenerativeRewardModel: Sendable {
     func drawWithN(query: String, responses: [String], settings: GRMSettings) async -> [GRMSample]? {
         let n = responses.count
         let order = Array(0..<n)
-        var constraint: OutputConstraint?
-        if settings.constrain {
-            if client.prefersRegex, let re = template.regex(count: n) { constraint = .regex(re) }
-            else if let g = template.grammar(count: n) { constraint = .grammar(g) }
-        }
+        let constraint = constraint(count: n, settings: settings)
         let request = ChatRequest(
             messages: template.messages(query: query, responses: responses), temperature: settings.effectiveTemperature,
             seed: settings.seed, maxTokens: settings.maxTokens, n: settings.samples, constraint: constraint)
@@ -233,20 +232,5 @@ public struct GenerativeRewardModel: Sendable {
             }
         }
         return out
-    }
-}
-
-extension ChatCompletionClient {
-    /// Whether constrained decoding goes out as a regex rather than a grammar.
-    var prefersRegex: Bool {
-        guard let c = self as? OpenAIChatClient else { return false }
-        return [.structuredOutputs, .guidedRegex, .regex].contains(c.endpoint.constraintField)
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        let (s, a) = components
-        return Double(s) * 1000 + Double(a) / 1e15
     }
 }

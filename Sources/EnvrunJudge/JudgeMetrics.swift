@@ -1,4 +1,5 @@
 import CoreMetrics
+import EnvrunCore
 
 /// The judge's metrics, through swift-metrics into whatever factory the caller passes (the server's
 /// Prometheus registry); with none they go nowhere. Label values are ours and bounded: judge names come
@@ -20,7 +21,7 @@ public struct JudgeMetrics: Sendable {
             .increment()
         if outcome == "ok" {
             Timer(label: "envrun_judge_call_seconds", dimensions: [("judge", judge)], factory: factory)
-                .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+                .recordNanoseconds(duration.nanoseconds)
         }
     }
 

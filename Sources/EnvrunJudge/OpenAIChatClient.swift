@@ -123,12 +123,12 @@ public final class OpenAIChatClient: ChatCompletionClient, CustomStringConvertib
         ]
         if let seed = r.seed { object["seed"] = Int(truncatingIfNeeded: seed & 0x7FFF_FFFF) }
         if r.n > 1 { object["n"] = r.n }
-        switch (r.constraint, endpoint.constraintField) {
-        case (.grammar(let g), .grammar): object["grammar"] = g
-        case (.regex(let re), .structuredOutputs): object["structured_outputs"] = ["regex": re]
-        case (.regex(let re), .guidedRegex): object["guided_regex"] = re
-        case (.regex(let re), .regex): object["regex"] = re
-        default: break
+        switch endpoint.constraintField {
+        case .grammar: object["grammar"] = r.constraint?.grammar
+        case .structuredOutputs: object["structured_outputs"] = r.constraint?.regex.map { ["regex": $0] }
+        case .guidedRegex: object["guided_regex"] = r.constraint?.regex
+        case .regex: object["regex"] = r.constraint?.regex
+        case .none: break
         }
         do { return try JSONSerialization.data(withJSONObject: object) } catch {
             throw JudgeError(.badResponse, "cannot encode the request: \(error)")

@@ -209,13 +209,6 @@ public enum ServeBench {
     }
 }
 
-extension Duration {
-    var milliseconds: Double {
-        let (s, a) = components
-        return Double(s) * 1000 + Double(a) / 1e15
-    }
-}
-
 extension String {
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

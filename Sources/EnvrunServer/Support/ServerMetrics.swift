@@ -138,10 +138,3 @@ public struct ServerMetrics: Sendable {
     /// The Prometheus text exposition of everything above.
     public func render() -> String { registry.emitToString() }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -183,4 +183,19 @@ import Testing
         #expect(user.components(separatedBy: "[The End of Response").count == 2)
         #expect(user.contains("q {{responses}}"))
     }
+
+    @Test func theConstraintGoesInTheFieldTheServerTakes() async throws {
+        try await ScriptedJudgeServer.with(Self.fair) { server in
+            for field in JudgeEndpoint.ConstraintField.allCases {
+                let model = try Self.model(server) { $0.constraintField = field }
+                #expect(await model.score(query: "q", responses: ["good", "bad"]).status == .ok)
+            }
+            let sent = server.requests.map { Set($0.body.keys).intersection(["grammar", "structured_outputs", "guided_regex", "regex"]) }
+            #expect(sent == [[], ["grammar"], ["structured_outputs"], ["guided_regex"], ["regex"]])
+            let grammar = server.requests[1].body["grammar"] as? String
+            #expect(grammar?.contains(#"score ", " score"#) == true)
+            let regex = server.requests[4].body["regex"] as? String
+            #expect(regex?.contains("(10|[1-9]), (10|[1-9])") == true)
+        }
+    }
 }

@@ -70,14 +70,14 @@ let package = Package(
         .target(
             name: "EnvrunTasks",
             dependencies: [
-                "EnvrunCore", "EnvrunRewards", "CZlib",
+                "EnvrunCore", "EnvrunRewards", "EnvrunJudge", "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "EnvrunServer",
             dependencies: [
-                "EnvrunCore", "EnvrunTasks", "EnvrunRewards", "EnvrunSandbox",
+                "EnvrunCore", "EnvrunTasks", "EnvrunRewards", "EnvrunJudge", "EnvrunSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
         .testTarget(name: "EnvrunJudgeTests", dependencies: ["EnvrunJudge", "EnvrunTesting"]),
         .testTarget(
-            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunVerify", "EnvrunTesting"]),
+            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunJudge", "EnvrunVerify", "EnvrunTesting"]),
         .testTarget(
             name: "EnvrunServerTests",
             dependencies: [

@@ -13,6 +13,8 @@ public enum RewardSource: String, Codable, Sendable {
     case rule
     case scalarRM = "scalar_rm"
     case generativeRM = "generative_rm"
+    /// A weighted combination of sources (`reward.weights`); `components` holds each source's reward.
+    case hybrid
 }
 
 public struct RewardResult: Codable, Sendable, Equatable {

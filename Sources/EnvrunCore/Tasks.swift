@@ -20,11 +20,13 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var language: String?
     /// Free metadata: difficulty, source index, preference context...
     public var metadata: [String: String]?
+    /// Overrides the pack's route for this task: `rule`, `scalar_rm`, `generative_rm` or `hybrid`.
+    public var route: String?
 
     public init(
         id: String, prompt: String, answer: String? = nil, tests: String? = nil, entryPoint: String? = nil,
         testSetup: String? = nil, ioCases: [IOCase]? = nil, reference: String? = nil, language: String? = nil,
-        metadata: [String: String]? = nil
+        metadata: [String: String]? = nil, route: String? = nil
     ) {
         self.id = id
         self.prompt = prompt
@@ -36,10 +38,11 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         self.reference = reference
         self.language = language
         self.metadata = metadata
+        self.route = route
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, prompt, answer, tests, reference, language, metadata
+        case id, prompt, answer, tests, reference, language, metadata, route
         case entryPoint = "entry_point"
         case testSetup = "test_setup"
         case ioCases = "io_cases"

@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunJudge
 import EnvrunVerify
 
 /// Which reward source a pack uses. The names are the manifest's `reward.verifier` values.
@@ -9,9 +10,10 @@ public enum VerifierKind: String, Codable, Sendable, CaseIterable {
     case exact
     case regex
     case scalarRM = "scalar_rm"
-    /// Named in the schema; no generative RM exists yet, so it answers `not_applicable`.
+    /// An LLM judge in DeepSeek-GRM's form (principles, critiques, 1–10 scores), through `EnvrunJudge`.
     case generativeRM = "generative_rm"
-    /// Rules where the task is verifiable (answer, tests, I/O cases), the scalar RM where not.
+    /// Rules where the task is verifiable (answer, tests, I/O cases), else the scalar RM, escalating to the
+    /// judge when the RM is unsure (see `RouteSettings`).
     case hybrid
 
     public var isCode: Bool { self == .codeTests || self == .codeIO }
@@ -73,6 +75,68 @@ public struct ScalarRMSettings: Sendable, Equatable {
     }
 }
 
+/// Settings of the generative RM reward (`reward.judge` in a manifest).
+public struct GenerativeRMSettings: Sendable, Equatable {
+    /// The judge's name in the server's configuration (`--judge-url` defines `default`).
+    public var judge: String
+    /// A shipped template's name (`deepseek-grm-v1`) or, once the pack loader resolved it, a file's path.
+    public var templateReference: String
+    /// The loaded template; nil until the pack loader loads it (the rewarder then loads it itself).
+    public var template: JudgeTemplate?
+    public var sampling: GRMSettings
+    /// A scalar RM that rates each sample's principles and critique: only the top `k_meta` vote.
+    public var metaModel: String?
+
+    public init(
+        judge: String = "default", templateReference: String = JudgeTemplate.defaultName,
+        sampling: GRMSettings = GRMSettings(), metaModel: String? = nil
+    ) {
+        self.judge = judge
+        self.templateReference = templateReference
+        self.sampling = sampling
+        self.metaModel = metaModel
+    }
+}
+
+/// The four routes a pack (or one task, by its `route` field) can take.
+public enum RouteKind: String, Sendable, Codable, CaseIterable {
+    case rule
+    case scalarRM = "scalar_rm"
+    case generativeRM = "generative_rm"
+    case hybrid
+}
+
+/// When `hybrid` asks the judge after the scalar RM (`reward.escalate`).
+public enum EscalationPolicy: String, Sendable, Codable, CaseIterable {
+    /// Never: the scalar RM's score stands.
+    case never
+    /// When the RM is unsure: the spread (max − min) of a group's RM scores is under `spreadBelow`.
+    /// A group is the items of one batch with the same task and prompt (a GRPO group).
+    case spread
+    /// Every open task goes to the judge as well; the judge's score stands.
+    case always
+}
+
+/// How `hybrid` routes and combines.
+public struct RouteSettings: Sendable, Equatable {
+    public var escalate: EscalationPolicy
+    /// For `spread`: escalate a group whose RM scores lie within this distance of each other.
+    public var spreadBelow: Double
+    /// Groups smaller than this are never escalated by `spread` (one score has no spread).
+    public var minGroup: Int
+    /// Weighted combination: when set, every source named here scores the item and the reward is
+    /// Σ weight × that source's reward (`rule`, `scalar_rm`, `generative_rm`); each stays a component.
+    public var weights: [RouteKind: Double]?
+
+    public init(escalate: EscalationPolicy = .never, spreadBelow: Double = 0.1, minGroup: Int = 2,
+                weights: [RouteKind: Double]? = nil) {
+        self.escalate = escalate
+        self.spreadBelow = spreadBelow
+        self.minGroup = minGroup
+        self.weights = weights
+    }
+}
+
 /// A pack's reward spec: the verifier and its parameters.
 public struct RewardSpec: Sendable, Equatable {
     public var verifier: VerifierKind
@@ -82,6 +146,10 @@ public struct RewardSpec: Sendable, Equatable {
     public var exact: ExactSettings
     public var regex: RegexSettings
     public var scalarRM: ScalarRMSettings?
+    /// For `generative_rm`, and for `hybrid` when it escalates or combines.
+    public var generativeRM: GenerativeRMSettings?
+    /// For `hybrid`: escalation and weights.
+    public var route: RouteSettings
     /// For `hybrid`: the rule used for tasks with a gold answer (`math`, `exact` or `regex`).
     public var hybridRule: VerifierKind
     /// Multi-turn episodes: how many submissions a model gets (1 = single turn).
@@ -90,7 +158,8 @@ public struct RewardSpec: Sendable, Equatable {
     public init(
         verifier: VerifierKind, math: VerifyOptions? = nil, code: CodeRewardSettings = CodeRewardSettings(),
         exact: ExactSettings = ExactSettings(), regex: RegexSettings = RegexSettings(),
-        scalarRM: ScalarRMSettings? = nil, hybridRule: VerifierKind = .math, maxTurns: Int = 1
+        scalarRM: ScalarRMSettings? = nil, generativeRM: GenerativeRMSettings? = nil,
+        route: RouteSettings = RouteSettings(), hybridRule: VerifierKind = .math, maxTurns: Int = 1
     ) {
         self.verifier = verifier
         self.math = math
@@ -98,6 +167,8 @@ public struct RewardSpec: Sendable, Equatable {
         self.exact = exact
         self.regex = regex
         self.scalarRM = scalarRM
+        self.generativeRM = generativeRM
+        self.route = route
         self.hybridRule = hybridRule
         self.maxTurns = maxTurns
     }

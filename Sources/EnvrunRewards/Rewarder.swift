@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunJudge
 import EnvrunVerify
 import Logging
 
@@ -55,6 +56,8 @@ public struct RewardDependencies: Sendable {
     /// Default math options; a pack's `reward.math` overrides the fields it sets.
     public var mathOptions: VerifyOptions
     public var mathCheck: MathCheck
+    /// The judges `generative_rm` and `hybrid` packs name; empty => their judge answers status `error`.
+    public var judges: JudgePool
     public var logger: Logger
 
     public init(
@@ -63,41 +66,46 @@ public struct RewardDependencies: Sendable {
         mathCheck: @escaping MathCheck = { gold, response, options in
             MathVerifier(options: options).verify(gold: gold, pred: response)
         },
+        judges: JudgePool = .empty,
         logger: Logger = Logger(label: "envrun.rewards")
     ) {
         self.codeJudge = codeJudge
         self.scalarRMFactory = scalarRMFactory
         self.mathOptions = mathOptions
         self.mathCheck = mathCheck
+        self.judges = judges
         self.logger = logger
     }
 }
 
-/// Builds the rewarder a spec names. Scalar RMs are loaded lazily, once per model, through `models`.
+/// Builds the rewarder a spec names: the pack's source behind a `RewardRouter`, so a task's own `route`
+/// can send it elsewhere and every result says which source answered. Scalar RMs are loaded lazily, once
+/// per model, through `models`; judges come from `dependencies.judges`.
 public enum RewarderFactory {
     public static func make(
         spec: RewardSpec, dependencies: RewardDependencies, models: ScalarRMCache
     ) -> any Rewarder {
+        let ruleKind: VerifierKind = [.math, .exact, .regex].contains(spec.verifier) ? spec.verifier : spec.hybridRule
+        let packRoute: RouteKind
         switch spec.verifier {
-        case .math:
-            return MathReward(options: spec.math ?? dependencies.mathOptions, check: dependencies.mathCheck)
-        case .exact:
-            return ExactReward(settings: spec.exact)
-        case .regex:
-            return RegexReward(settings: spec.regex)
-        case .codeTests, .codeIO:
-            return CodeReward(judge: dependencies.codeJudge, settings: spec.code, logger: dependencies.logger)
-        case .scalarRM:
-            return ScalarRMReward(settings: spec.scalarRM, models: models)
-        case .generativeRM:
-            return GenerativeRMReward()
-        case .hybrid:
-            var ruleSpec = spec
-            ruleSpec.verifier = spec.hybridRule
-            let rule = make(spec: ruleSpec, dependencies: dependencies, models: models)
-            return HybridRouter(
-                rule: rule, code: CodeReward(judge: dependencies.codeJudge, settings: spec.code, logger: dependencies.logger),
-                model: spec.scalarRM.map { ScalarRMReward(settings: $0, models: models) })
+        case .math, .exact, .regex, .codeTests, .codeIO: packRoute = .rule
+        case .scalarRM: packRoute = .scalarRM
+        case .generativeRM: packRoute = .generativeRM
+        case .hybrid: packRoute = .hybrid
+        }
+        return RewardRouter(
+            packRoute: packRoute, rule: rule(ruleKind, spec: spec, dependencies: dependencies),
+            code: CodeReward(judge: dependencies.codeJudge, settings: spec.code, logger: dependencies.logger),
+            scalar: spec.scalarRM.map { ScalarRMReward(settings: $0, models: models) },
+            judge: spec.generativeRM.map { GenerativeRMReward(settings: $0, judges: dependencies.judges, models: models) },
+            settings: spec.route, ruleIsCode: spec.verifier.isCode)
+    }
+
+    static func rule(_ kind: VerifierKind, spec: RewardSpec, dependencies: RewardDependencies) -> any Rewarder {
+        switch kind {
+        case .exact: return ExactReward(settings: spec.exact)
+        case .regex: return RegexReward(settings: spec.regex)
+        default: return MathReward(options: spec.math ?? dependencies.mathOptions, check: dependencies.mathCheck)
         }
     }
 }

@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunJudge
 import EnvrunRewards
 import EnvrunVerify
 import Foundation
@@ -10,19 +11,25 @@ public enum ManifestParser {
         "name", "version", "description", "license", "source", "tasks", "prompt_template", "reward", "generator",
     ]
 
-    /// Reward parameters each verifier accepts (besides `verifier`).
+    /// Reward parameters each verifier accepts (besides `verifier`). Every verifier also takes the
+    /// sources a task's own `route` may send it to (`routeKeys`).
     static let rewardKeys: [VerifierKind: [String]] = [
         .math: ["math", "multi_turn"],
         .exact: ["case_sensitive", "multi_turn"],
         .regex: ["pattern", "full_match", "multi_turn"],
         .codeTests: ["language", "mode", "limits", "multi_turn"],
         .codeIO: ["language", "mode", "limits", "compare", "multi_turn"],
-        .scalarRM: ["model", "sigmoid"],
-        .generativeRM: ["model"],
+        .scalarRM: [],
+        .generativeRM: [],
         .hybrid: [
-            "rule", "math", "case_sensitive", "pattern", "full_match", "language", "mode", "limits", "compare",
-            "model", "sigmoid",
+            "math", "case_sensitive", "pattern", "full_match", "language", "mode", "limits", "compare",
+            "escalate", "weights",
         ],
+    ]
+    static let routeKeys = ["rule", "model", "sigmoid", "judge"]
+    static let judgeKeys = [
+        "name", "template", "samples", "temperature", "seed", "max_tokens", "shuffle", "format_retries", "min_valid",
+        "k_meta", "meta_model", "length_penalty", "constrain",
     ]
 
     public static func parse(yaml: String, file: String = "pack.yaml", limits: PackLimits = .default) throws -> PackManifest {
@@ -80,7 +87,8 @@ public enum ManifestParser {
 
     static func reward(_ f: YAMLFields) throws -> RewardSpec {
         guard let verifier = try f.oneOf("verifier", VerifierKind.self) else { throw f.error("verifier", "is required") }
-        try f.rejectUnknownKeys(["verifier"] + (rewardKeys[verifier] ?? []), context: "for verifier \(verifier.rawValue)")
+        try f.rejectUnknownKeys(
+            ["verifier"] + (rewardKeys[verifier] ?? []) + routeKeys, context: "for verifier \(verifier.rawValue)")
         var spec = RewardSpec(verifier: verifier)
         if let m = try f.child("math") {
             try m.rejectUnknownKeys(["last_number_fallback", "float_tolerance"])
@@ -126,7 +134,64 @@ public enum ManifestParser {
             }
             spec.hybridRule = rule
         }
+        if let j = try f.child("judge") {
+            spec.generativeRM = try judge(j)
+        } else if verifier == .generativeRM {
+            throw f.error("judge", "is required for verifier generative_rm (at least `judge: {name: default}`)")
+        }
+        if let e = try f.child("escalate") {
+            try e.rejectUnknownKeys(["when", "spread_below", "min_group"])
+            if let v = try e.oneOf("when", EscalationPolicy.self) { spec.route.escalate = v }
+            if let v = try e.double("spread_below") { spec.route.spreadBelow = v }
+            if let v = try e.int("min_group", range: 1...GenerativeRewardModel.maxResponses) { spec.route.minGroup = v }
+            if spec.route.escalate != .never && spec.generativeRM == nil {
+                throw f.error("escalate", "escalates to a judge, but the reward sets no judge")
+            }
+        }
+        if let w = try f.child("weights") {
+            try w.rejectUnknownKeys(RouteKind.allCases.filter { $0 != .hybrid }.map(\.rawValue))
+            var weights: [RouteKind: Double] = [:]
+            for kind in RouteKind.allCases where kind != .hybrid {
+                if let v = try w.double(kind.rawValue) { weights[kind] = v }
+            }
+            guard weights.values.contains(where: { $0 > 0 }) else {
+                throw f.error("weights", "must give at least one of rule, scalar_rm, generative_rm a weight above 0")
+            }
+            if (weights[.scalarRM] ?? 0) > 0 && spec.scalarRM == nil {
+                throw f.error("weights", "weights scalar_rm, but the reward sets no model")
+            }
+            if (weights[.generativeRM] ?? 0) > 0 && spec.generativeRM == nil {
+                throw f.error("weights", "weights generative_rm, but the reward sets no judge")
+            }
+            spec.route.weights = weights
+        }
         return spec
+    }
+
+    /// `reward.judge`: which configured judge, which template, how to sample.
+    static func judge(_ j: YAMLFields) throws -> GenerativeRMSettings {
+        try j.rejectUnknownKeys(judgeKeys)
+        var s = GenerativeRMSettings()
+        if let v = try j.string("name") { s.judge = v }
+        if let v = try j.string("template") {
+            guard !v.isEmpty, !v.contains("..") else { throw j.error("template", "must name a template or a file in the pack") }
+            s.templateReference = v
+        }
+        var g = GRMSettings()
+        if let v = try j.int("samples", range: 1...64) { g.samples = v }
+        g.temperature = try j.double("temperature")
+        if let v = try j.int("seed", range: 0...Int.max) { g.seed = UInt64(v) }
+        if let v = try j.int("max_tokens", range: 16...32_768) { g.maxTokens = v }
+        if let v = try j.bool("shuffle") { g.shuffle = v }
+        if let v = try j.int("format_retries", range: 0...10) { g.formatRetries = v }
+        g.minValid = try j.int("min_valid", range: 1...64)
+        g.kMeta = try j.int("k_meta", range: 1...64)
+        if let v = try j.double("length_penalty") { g.lengthPenalty = v }
+        if let v = try j.bool("constrain") { g.constrain = v }
+        if let m = g.minValid, m > g.samples { throw j.error("min_valid", "is more than samples (\(g.samples))") }
+        s.sampling = g
+        s.metaModel = try j.string("meta_model")
+        return s
     }
 
     static func generator(_ g: YAMLFields) throws -> GeneratorSpec {

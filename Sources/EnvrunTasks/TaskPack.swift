@@ -1,4 +1,6 @@
 import EnvrunCore
+import EnvrunJudge
+import EnvrunRewards
 import Foundation
 
 /// One loaded pack: its manifest, its tasks (prompts as stored, before the template) and where it lives.
@@ -53,12 +55,23 @@ public struct TaskPack: Sendable {
             manifest.reward.scalarRM?.model = try resolveModel(
                 model, packDirectory: directory, packRoot: root, limits: limits, manifest: manifestName)
         }
+        if var judge = manifest.reward.generativeRM {
+            if let meta = judge.metaModel {
+                judge.metaModel = try resolveModel(
+                    meta, packDirectory: directory, packRoot: root, limits: limits, manifest: manifestName)
+            }
+            judge.template = try loadTemplate(judge.templateReference, packRoot: root, manifest: manifestName)
+            manifest.reward.generativeRM = judge
+        }
         let tasksName = "\(pack)/\(manifest.tasksFile)"
         let tasksPath = try PackFiles.inside(root, manifest.tasksFile, display: tasksName, field: "tasks")
         // The rendered size of every prompt, from the template's fixed part and its copies of the prompt.
         let copies = PackManifest.placeholders(in: manifest.promptTemplate)
         let fixed = manifest.promptTemplate.utf8.count - copies * PackManifest.placeholder.utf8.count
         let tasks = try TaskFile.read(URL(fileURLWithPath: tasksPath), name: tasksName, limits: limits) { task in
+            if let route = task.route, RouteKind(rawValue: route) == nil {
+                return ("route", "must be \(RouteKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(route)\")")
+            }
             let rendered = fixed + copies * task.prompt.utf8.count
             guard rendered > limits.renderedPromptBytes else { return nil }
             return (
@@ -68,6 +81,19 @@ public struct TaskPack: Sendable {
             )
         }
         return TaskPack(manifest: manifest, tasks: tasks, directory: directory)
+    }
+
+    /// `reward.judge.template`: a shipped template by name, or a file inside the pack (a path).
+    static func loadTemplate(_ reference: String, packRoot: String, manifest: String) throws -> JudgeTemplate {
+        do {
+            if reference.contains("/") || reference.hasSuffix(".yaml") {
+                let path = try PackFiles.inside(packRoot, reference, display: reference, field: "reward.judge.template")
+                return try JudgeTemplate.parse(file: URL(fileURLWithPath: path))
+            }
+            return try JudgeTemplate.load(reference)
+        } catch let error as EnvrunError {
+            throw EnvrunError(error.code, "\(manifest): reward.judge.template: \(error.message)", field: "reward.judge.template")
+        }
     }
 
     /// Where `reward.model` points. A URL (`://`) is not a path and is left to the reward model factory.

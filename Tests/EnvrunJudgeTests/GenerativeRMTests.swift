@@ -82,17 +82,17 @@ import Testing
                 #expect(r.status == .error)
             }
             let before = server.requests.count
-            let start = ContinuousClock.now
             let r = await model.score(query: "q", responses: ["a"])
             #expect(r.status == .error)
             #expect(r.error?.contains("breaker_open") == true || r.samples[0].error?.contains("in a row") == true)
-            #expect(server.requests.count == before)  // nothing was sent
-            #expect(ContinuousClock.now - start < .milliseconds(200))
+            // The breaker answers without a call: nothing more reached the judge. (No wall-clock bound here —
+            // CI machines are shared; a timed assertion failed there at 0.57 s.)
+            #expect(server.requests.count == before)
         }
     }
 
     @Test func aJudgeSlowerThanTheTimeoutIsAnError() async throws {
-        try await ScriptedJudgeServer.with({ _, _ in .delayed(.seconds(5), .text("Scores: \\boxed{5}")) }) { server in
+        try await ScriptedJudgeServer.with({ _, _ in .delayed(.seconds(60), .text("Scores: \\boxed{5}")) }) { server in
             let model = try Self.model(server) {
                 $0.timeoutSeconds = 0.3
                 $0.retries = 0
@@ -101,7 +101,7 @@ import Testing
             let r = await model.score(query: "q", responses: ["a"])
             #expect(r.status == .error)
             #expect(r.samples[0].error?.contains("timeout") == true || r.samples[0].error?.contains("no answer") == true)
-            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(ContinuousClock.now - start < .seconds(30))  // far below the judge's 60 s, far above any stall
         }
     }
 

@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunJudge
 import EnvrunRewards
 import Testing
 
@@ -61,6 +62,17 @@ struct ManifestTests {
         (manifest(name: "x", reward: "  verifier: regex\n  pattern: '(unclosed'"), "reward.pattern", 10),
         (manifest(name: "x", reward: "  verifier: math\n  math: {last_number_fallback: maybe}"), "reward.math.last_number_fallback", 10),
         (manifest(name: "x", reward: "  verifier: math", extra: "generator: {name: arith, operations: ['+', '%']}\n"), "generator.operations", 8),
+        (manifest(name: "x", reward: "  verifier: generative_rm"), "reward.judge", nil),
+        (manifest(name: "x", reward: "  verifier: generative_rm\n  judge: {name: j, votes: 3}"), "reward.judge.votes", 10),
+        (manifest(name: "x", reward: "  verifier: generative_rm\n  judge: {samples: 0}"), "reward.judge.samples", 10),
+        (manifest(name: "x", reward: "  verifier: generative_rm\n  judge: {samples: 2, min_valid: 3}"), "reward.judge.min_valid", 10),
+        (manifest(name: "x", reward: "  verifier: generative_rm\n  judge: {template: ../../etc/t.yaml}"), "reward.judge.template", 10),
+        (manifest(name: "x", reward: "  verifier: hybrid\n  model: m\n  escalate: {when: spread}"), "reward.escalate", 11),
+        (manifest(name: "x", reward: "  verifier: hybrid\n  escalate: {when: sometimes}"), "reward.escalate.when", 10),
+        (manifest(name: "x", reward: "  verifier: hybrid\n  weights: {rule: 1, scalar_rm: 1}"), "reward.weights", 10),
+        (manifest(name: "x", reward: "  verifier: hybrid\n  weights: {rule: 0}"), "reward.weights", 10),
+        (manifest(name: "x", reward: "  verifier: hybrid\n  weights: {oracle: 1}"), "reward.weights.oracle", 10),
+        (manifest(name: "x", reward: "  verifier: math\n  escalate: {when: always}"), "reward.escalate", 10),
     ])
     func errorsNameFieldAndLine(yaml: String, field: String, line: Int?) {
         do {
@@ -73,6 +85,30 @@ struct ManifestTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test func parsesAJudgeAndTheRouter() throws {
+        let m = try ManifestParser.parse(yaml: manifest(name: "h", reward: """
+              verifier: hybrid
+              model: Models/m
+              judge: {name: big, template: deepseek-grm-v1, samples: 4, temperature: 0.7, seed: 3, max_tokens: 512,
+                      shuffle: false, k_meta: 2, meta_model: Models/meta, length_penalty: 0.5, constrain: false}
+              escalate: {when: spread, spread_below: 0.2, min_group: 3}
+              weights: {rule: 1, generative_rm: 0.5}
+            """))
+        let j = try #require(m.reward.generativeRM)
+        #expect(j.judge == "big" && j.templateReference == "deepseek-grm-v1" && j.metaModel == "Models/meta")
+        var g = GRMSettings(samples: 4)
+        g.temperature = 0.7
+        g.seed = 3
+        g.maxTokens = 512
+        g.shuffle = false
+        g.kMeta = 2
+        g.lengthPenalty = 0.5
+        g.constrain = false
+        #expect(j.sampling == g)
+        #expect(m.reward.route == RouteSettings(escalate: .spread, spreadBelow: 0.2, minGroup: 3,
+                                                weights: [.rule: 1, .generativeRM: 0.5]))
     }
 
     @Test func templateMustUsePrompt() {

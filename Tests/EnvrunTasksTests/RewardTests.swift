@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunJudge
 import EnvrunRewards
 import EnvrunTesting
 import EnvrunVerify
@@ -56,10 +57,12 @@ struct RewardTests {
         }
     }
 
-    @Test func generativeRMIsNotApplicableNotAFakeNumber() async {
-        let result = await rewarder(RewardSpec(verifier: .generativeRM), deps()).score(task: openTask, response: "x")
-        #expect(result.status == .notApplicable && result.source == .generativeRM)
-        #expect(result.details["reason"]?.contains("not implemented") == true)
+    @Test func generativeRMWithNoJudgeConfiguredIsAnErrorNotAFakeNumber() async {
+        let spec = RewardSpec(verifier: .generativeRM, generativeRM: GenerativeRMSettings(judge: "absent"))
+        let result = await rewarder(spec, deps()).score(task: openTask, response: "x")
+        #expect(result.status == .error && result.source == .generativeRM && result.reward == 0)
+        #expect(result.details["error"]?.contains("no judge named \"absent\"") == true, "\(result.details)")
+        #expect(result.details["route"] == "generative_rm")
     }
 
     @Test func codeModes() async {

@@ -98,7 +98,7 @@ let package = Package(
             name: "envrun",
             dependencies: [
                 "EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM", "EnvrunRewards",
-                "EnvrunTasks", "EnvrunServer",
+                "EnvrunTasks", "EnvrunServer", "EnvrunJudge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "EnvrunServerTests",
             dependencies: [
-                "EnvrunServer", "EnvrunTesting",
+                "EnvrunServer", "EnvrunTesting", "EnvrunJudge", "EnvrunRewards", "EnvrunTasks",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

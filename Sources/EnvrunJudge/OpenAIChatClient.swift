@@ -23,7 +23,7 @@ public final class OpenAIChatClient: ChatCompletionClient, CustomStringConvertib
     public var description: String { "judge \(endpoint.name) (\(endpoint.model) at \(endpoint.baseURL.absoluteString))" }
 
     public init(
-        endpoint: JudgeEndpoint, http: HTTPClient = .shared,
+        endpoint: JudgeEndpoint, http: HTTPClient = OpenAIChatClient.sharedHTTP,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "envrun.judge")
     ) {
@@ -34,6 +34,16 @@ public final class OpenAIChatClient: ChatCompletionClient, CustomStringConvertib
         breaker = CircuitBreaker(threshold: endpoint.breakerThreshold, cooldown: .seconds(endpoint.breakerCooldownSeconds))
         gate = ConcurrencyGate(limit: endpoint.maxConcurrency)
     }
+
+    /// The judges' HTTP client, for the life of the process. Unlike `HTTPClient.shared` it does not retry a
+    /// failed connect until the request's deadline (async-http-client's default): a judge that refuses
+    /// connections fails in milliseconds, and this client's own retries, backoff and breaker take over.
+    public static let sharedHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     public func complete(_ request: ChatRequest) async throws(JudgeError) -> [ChatChoice] {
         guard breaker.permit() else {

@@ -10,11 +10,12 @@ public func runServer(
     environment: any EnvrunCore.Environment,
     executor: any CodeExecutor,
     logger: Logger,
+    metrics: ServerMetrics = ServerMetrics(),
     onRunning: @escaping @Sendable (_ url: String) async -> Void = { _ in }
 ) async throws {
     let packs = environment.packs()
     let app = buildApplication(
-        configuration: configuration, environment: environment, executor: executor, logger: logger,
+        configuration: configuration, environment: environment, executor: executor, logger: logger, metrics: metrics,
         onServerRunning: { port in
             let url = "http://\(urlHost(configuration.host)):\(port)"
             let list = packs.map { "\($0.name)(\($0.taskCount))" }.joined(separator: ", ")

@@ -22,6 +22,18 @@ import Yams
 /// max_episodes: 10000
 /// episodes_per_client: 1000
 /// episode_ttl_seconds: 3600
+/// judges:                      # OpenAI-compatible judges that generative_rm / hybrid packs name
+///   - name: default
+///     url: http://127.0.0.1:8000/v1
+///     model: Qwen/Qwen2.5-7B-Instruct
+///     api_key_env: JUDGE_API_KEY   # the variable's name; the key itself never goes in a file
+///     timeout_seconds: 60
+///     retries: 2
+///     max_concurrency: 4
+///     breaker_threshold: 5
+///     breaker_cooldown_seconds: 30
+///     honours_n: true
+///     constraint_field: structured_outputs   # none, grammar, structured_outputs, guided_regex, regex
 /// ```
 public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var host: String?
@@ -51,6 +63,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var maxEpisodes: Int?
     public var episodesPerClient: Int?
     public var episodeTTLSeconds: Double?
+    public var judges: [JudgeConfig]?
 
     enum CodingKeys: String, CodingKey {
         case host, port, packs, token
@@ -77,6 +90,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         case maxEpisodes = "max_episodes"
         case episodesPerClient = "episodes_per_client"
         case episodeTTLSeconds = "episode_ttl_seconds"
+        case judges
     }
 
     public init() {}
@@ -96,6 +110,15 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
             let name = key.string ?? "\(key)"
             if !known.contains(name) {
                 throw ConfigurationError("\(path): unknown setting '\(name)'", field: name)
+            }
+        }
+        if let judges = mapping["judges"]?.sequence {
+            let judgeKeys = Set(JudgeConfig.CodingKeys.allCases.map(\.rawValue))
+            for (i, entry) in judges.enumerated() {
+                for key in entry.mapping.map { Array($0.keys) } ?? [] where !judgeKeys.contains(key.string ?? "") {
+                    throw ConfigurationError(
+                        "\(path): judges[\(i)]: unknown setting '\(key.string ?? "\(key)")'", field: "judges")
+                }
             }
         }
         do {

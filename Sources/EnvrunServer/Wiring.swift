@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunJudge
 import EnvrunRewards
 import EnvrunSandbox
 import EnvrunTasks
@@ -35,9 +36,12 @@ public enum ServerWiring {
     /// sandbox cannot start (not root, no `Sandbox/`), the server still serves the rule and model rewards;
     /// code runs then answer `sandbox_error` with the reason, and a warning says so at start. A sandbox
     /// that could start but lacks a layer `sandbox` requires (cgroup memory and pids) is an error.
+    ///
+    /// `judges` are the OpenAI-compatible judges `generative_rm` and `hybrid` packs may name; their metrics
+    /// go to `metrics` (the server's registry).
     public static func make(
         packsDirectory: String?, sandbox: SandboxConfiguration = .default, episodes: EpisodeSettings = EpisodeSettings(),
-        logger: Logger
+        judges: [JudgeEndpoint] = [], metrics: ServerMetrics? = nil, logger: Logger
     ) async throws -> Parts
     {
         let executor: any CodeExecutor
@@ -56,6 +60,17 @@ public enum ServerWiring {
         }
         var dependencies = RewardDependencies.live(logger: logger)
         if dependencies.codeJudge == nil { dependencies.codeJudge = judge(executor, logger: logger) }
+        do {
+            dependencies.judges = try JudgePool(
+                endpoints: judges, metrics: JudgeMetrics(factory: metrics?.metricsFactory), logger: logger)
+        } catch {
+            await close()
+            throw error
+        }
+        for endpoint in judges {
+            logger.info("judge \(endpoint.name): \(endpoint.model) at \(endpoint.baseURL.absoluteString)",
+                        metadata: ["api_key": "\(endpoint.apiKeyEnv.map { "from $\($0)" } ?? "none")"])
+        }
         let environment: PackEnvironment
         do {
             environment = try PackEnvironment(

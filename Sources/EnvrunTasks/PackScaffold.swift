@@ -100,7 +100,10 @@ public enum PackScaffold {
             reward += "  language: python\n  mode: fraction   # or all_or_nothing\n"
             reward += "  limits:\n    cpu_ms: 5000\n    wall_ms: 10000\n    memory_mb: 512\n"
             reward += "  multi_turn:\n    max_turns: 3\n"
-        case .scalarRM, .generativeRM: reward += "  model: Models/hh-helpful-head   # a reward model head directory\n"
+        case .scalarRM: reward += "  model: Models/hh-helpful-head   # a reward model head directory\n"
+        case .generativeRM:
+            reward += "  judge:\n    name: default          # a judge of the server's configuration (--judge-url)\n"
+            reward += "    template: deepseek-grm-v1\n    samples: 4\n"
         case .hybrid: reward += "  rule: math\n  model: Models/hh-helpful-head\n"
         }
         return """

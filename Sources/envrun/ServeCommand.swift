@@ -1,4 +1,5 @@
 import ArgumentParser
+import EnvrunJudge
 import EnvrunSandbox
 import EnvrunServer
 import Foundation
@@ -23,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
             are closed; work of a client that disconnects is cancelled.
             As root it refuses to start when the sandbox would have no cgroup memory and pids limits
             (cgroup v1 or v2; see envrun doctor) unless --allow-no-cgroups is given.
+            Judges for generative_rm and hybrid packs: --judge-url/--judge-model define the judge named
+            "default"; more go in the config file's judges: list. Keys are read from the environment
+            variable --judge-api-key-env names, sent only to that judge, and never reach sandboxed jobs.
             """)
 
     @Option(help: "Address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface).")
@@ -82,6 +86,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sandbox slots: programs that run at once, each with its own uid, tmpfs, cgroups and warm worker (default: the number of cores).")
     var sandboxSlots: Int?
 
+    @Option(help: "Base URL of an OpenAI-compatible judge (vLLM, SGLang, llama.cpp, a hosted API), e.g. http://127.0.0.1:8000/v1: the judge named \"default\".")
+    var judgeURL: String?
+
+    @Option(help: "The judge's model name, as its server knows it (with --judge-url).")
+    var judgeModel: String?
+
+    @Option(help: "Environment variable that holds the judge's API key (the name, not the key), e.g. OPENAI_API_KEY.")
+    var judgeAPIKeyEnv: String?
+
+    @Option(help: "Where the judge's server takes an output constraint: none, grammar (llama.cpp), structured_outputs (vLLM), guided_regex, regex (SGLang). Default none.")
+    var judgeConstraint: String?
+
+    @Flag(help: "The judge's server honours n (vLLM, SGLang): k samples in one request when shuffling is off.")
+    var judgeHonoursN = false
+
     @Flag(help: "Start even without cgroup memory and pids limits (refused by default; `envrun doctor` shows why they are missing). Jobs are then bounded by rlimits only, which are per process, not per run.")
     var allowNoCgroups = false
 
@@ -94,9 +113,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         var settings = ServerConfiguration()
         var packsDirectory = packs
+        var judges: [JudgeConfig] = []
         if let config {
             let file = try Self.configFile(config)
             settings = file.apply(to: settings)
+            judges = file.judges ?? []
             packsDirectory = packsDirectory ?? file.packs
         }
         if let host { settings.host = host }
@@ -129,10 +150,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let sandboxSlots, !(1...64).contains(sandboxSlots) {
             throw ValidationError("--sandbox-slots must be between 1 and 64 (got \(sandboxSlots))")
         }
+        let endpoints = try judgeEndpoints(judges)
         var sandbox = SandboxConfiguration(requireCgroups: !allowNoCgroups)
         if let sandboxSlots { sandbox.slots = sandboxSlots }
+        let metrics = ServerMetrics()
         let parts = try await ServerWiring.make(
-            packsDirectory: packsDirectory, sandbox: sandbox, episodes: settings.episodes, logger: logger)
+            packsDirectory: packsDirectory, sandbox: sandbox, episodes: settings.episodes, judges: endpoints,
+            metrics: metrics, logger: logger)
         if settings.languages == nil { settings.languages = parts.languages }
         // Connections and the sandbox share the fd table: raise the limit, keep a reserve for the slots.
         let fdLimit = FileLimit.raise()
@@ -143,7 +167,33 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try await parts.closing {
             try await runServer(configuration: settings, environment: parts.environment, executor: parts.executor,
-                                logger: logger)
+                                logger: logger, metrics: metrics)
+        }
+    }
+
+    /// The config file's judges, with the --judge-* flags as (or over) the one named "default".
+    func judgeEndpoints(_ fromFile: [JudgeConfig]) throws -> [JudgeEndpoint] {
+        var judges = fromFile
+        if judgeURL != nil || judgeModel != nil {
+            guard let judgeURL, let judgeModel else {
+                throw ValidationError("--judge-url and --judge-model go together")
+            }
+            judges.removeAll { ($0.name ?? "default") == "default" }
+            var flagged = JudgeConfig(name: "default", url: judgeURL, model: judgeModel, apiKeyEnv: judgeAPIKeyEnv)
+            flagged.constraintField = judgeConstraint
+            if judgeHonoursN { flagged.honoursN = true }
+            judges.append(flagged)
+        } else if judgeAPIKeyEnv != nil || judgeConstraint != nil || judgeHonoursN {
+            throw ValidationError("--judge-api-key-env, --judge-constraint and --judge-honours-n need --judge-url and --judge-model")
+        }
+        do {
+            let endpoints = try judges.map { try $0.endpoint() }
+            if let twice = Dictionary(grouping: endpoints, by: \.name).first(where: { $0.value.count > 1 })?.key {
+                throw ValidationError("two judges are named \"\(twice)\"")
+            }
+            return endpoints
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
         }
     }
 

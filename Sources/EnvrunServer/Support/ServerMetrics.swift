@@ -39,6 +39,9 @@ public struct ServerMetrics: Sendable {
         self.factory = factory
     }
 
+    /// The factory over this registry, for other modules' metrics (the judges').
+    public var metricsFactory: any MetricsFactory { factory }
+
     /// One finished HTTP request: counted by route, method and status; its latency by route.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         Counter(label: "envrun_http_requests_total",
@@ -52,7 +55,8 @@ public struct ServerMetrics: Sendable {
     /// One scored item: its reward status per pack, and the program's verdict when there was one.
     /// `pack` must already be a bounded label (a served pack or `unknown`).
     func recordReward(pack: String, _ result: RewardResult) {
-        Counter(label: "envrun_rewards_total", dimensions: [("pack", pack), ("status", result.status.rawValue)],
+        Counter(label: "envrun_rewards_total",
+                dimensions: [("pack", pack), ("status", result.status.rawValue), ("source", result.source.rawValue)],
                 factory: factory).increment()
         if let verdict = result.details["verdict"] { recordVerdict(verdict) }
         if let step = result.details["sandbox_step"] { recordSandboxError(step: step) }

@@ -15,7 +15,7 @@ struct Envrun: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, ExecCommand.self, VerifyCommand.self, PackCommand.self, RMCommand.self,
-            DoctorCommand.self, BenchCommand.self,
+            DoctorCommand.self, BenchCommand.self, GRMCommand.self,
         ]
     )
 }
@@ -26,7 +26,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print side-by-side figures and ratios measured in one run.",
         subcommands: [
             BenchExecCommand.self, BenchVerifyCommand.self, BenchRMCommand.self, BenchServeCommand.self,
-            BenchLoadCommand.self,
+            BenchLoadCommand.self, BenchGRMCommand.self,
         ]
     )
 }

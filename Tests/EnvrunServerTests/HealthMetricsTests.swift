@@ -36,7 +36,7 @@ struct HealthMetricsTests {
             #expect(text.contains(#"envrun_http_requests_total{route="/v1/score",method="POST",status="200"} 1"#))
             #expect(text.contains(#"envrun_http_requests_total{route="/v1/score",method="POST",status="400"} 1"#))
             #expect(text.contains(#"envrun_http_requests_total{route="NotFound",method="GET",status="404"} 1"#))
-            #expect(text.contains(#"envrun_rewards_total{pack="fake-code",status="ok"} 1"#))
+            #expect(text.contains(#"envrun_rewards_total{pack="fake-code",status="ok",source="none"} 1"#))
             #expect(text.contains(#"envrun_verdicts_total{verdict="runtime_error"} 1"#))
             #expect(text.contains(#"envrun_verdicts_total{verdict="time_limit"} 1"#))
             #expect(text.contains("envrun_http_request_duration_seconds_bucket"))

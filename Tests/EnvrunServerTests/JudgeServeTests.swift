@@ -81,7 +81,8 @@ struct JudgeServeTests {
                 #expect(judge.requests.count == 3)
                 let metrics = try await client.send(.get, "/metrics").text
                 #expect(metrics.contains(#"envrun_judge_calls_total{judge="default",outcome="ok"} 3"#), "\(metrics)")
-                #expect(metrics.contains(#"source="generative_rm""#) && metrics.contains(#"source="rule""#))
+                #expect(metrics.contains(#"envrun_rewards_total{pack="open",status="ok",source="generative_rm"} 2"#))
+                #expect(metrics.contains(#"envrun_rewards_total{pack="mixed",status="ok",source="rule"} 1"#))
                 // The same batch again is served from the cache: no new judge call.
                 _ = try await client.send(.post, "/v1/score", value: ScoreRequest(items: Self.items))
                 #expect(judge.requests.count == 3)

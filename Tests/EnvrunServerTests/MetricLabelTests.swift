@@ -19,8 +19,8 @@ struct MetricLabelTests {
             let text = try await client.send(.get, "/metrics").text
             let series = text.split(separator: "\n").filter { $0.hasPrefix("envrun_rewards_total{") }
             #expect(series.count == 2, "\(series.count) reward series")
-            #expect(text.contains(#"envrun_rewards_total{pack="unknown",status="error"} 1000"#))
-            #expect(text.contains(#"envrun_rewards_total{pack="fake-math",status="ok"} 1"#))
+            #expect(text.contains(#"envrun_rewards_total{pack="unknown",status="error",source="none"} 1000"#))
+            #expect(text.contains(#"envrun_rewards_total{pack="fake-math",status="ok",source="none"} 1"#))
             #expect(!text.contains("made-up-"))
         }
     }

@@ -17,6 +17,7 @@ public struct ServerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let state = State()
     static let maxVerdictLabels = 32
+    static let routes: Set<String> = ["rule", "scalar_rm", "generative_rm", "hybrid", "none"]
     static let methods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     /// What label values were seen and what the episode counters last read, behind one lock.
@@ -55,8 +56,11 @@ public struct ServerMetrics: Sendable {
     /// One scored item: its reward status per pack, and the program's verdict when there was one.
     /// `pack` must already be a bounded label (a served pack or `unknown`).
     func recordReward(pack: String, _ result: RewardResult) {
+        // The source that answered, as the router wrote it in `route`; "none" when nothing was routed (an
+        // unknown pack or task, a bad request item). A fixed set: never a client's text.
+        let source = result.details["route"].flatMap { Self.routes.contains($0) ? $0 : nil } ?? "none"
         Counter(label: "envrun_rewards_total",
-                dimensions: [("pack", pack), ("status", result.status.rawValue), ("source", result.source.rawValue)],
+                dimensions: [("pack", pack), ("status", result.status.rawValue), ("source", source)],
                 factory: factory).increment()
         if let verdict = result.details["verdict"] { recordVerdict(verdict) }
         if let step = result.details["sandbox_step"] { recordSandboxError(step: step) }

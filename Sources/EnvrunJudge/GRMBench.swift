@@ -66,13 +66,17 @@ public enum GRMBench {
             return try await inner.complete(request)
         }
         func take() -> Duration {
-            let all = intervals.withLock { list in
+            Self.union(intervals.withLock { list in
                 defer { list = [] }
-                return list.sorted { $0.0 < $1.0 }
-            }
+                return list
+            })
+        }
+
+        /// The length of time covered by at least one interval.
+        static func union(_ intervals: [(ContinuousClock.Instant, ContinuousClock.Instant)]) -> Duration {
             var covered = Duration.zero
             var current: (ContinuousClock.Instant, ContinuousClock.Instant)?
-            for (a, b) in all {
+            for (a, b) in intervals.sorted(by: { $0.0 < $1.0 }) {
                 if let (ca, cb) = current, a <= cb {
                     current = (ca, max(cb, b))
                 } else {

@@ -15,6 +15,8 @@ public enum VerifierKind: String, Codable, Sendable, CaseIterable {
     /// Rules where the task is verifiable (answer, tests, I/O cases), else the scalar RM, escalating to the
     /// judge when the RM is unsure (see `RouteSettings`).
     case hybrid
+    /// SPCT's rule reward for training a judge: +1 when the response's scores single out the labelled best.
+    case grmRule = "grm_rule"
 
     public var isCode: Bool { self == .codeTests || self == .codeIO }
 }

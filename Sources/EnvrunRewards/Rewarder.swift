@@ -85,10 +85,10 @@ public enum RewarderFactory {
     public static func make(
         spec: RewardSpec, dependencies: RewardDependencies, models: ScalarRMCache
     ) -> any Rewarder {
-        let ruleKind: VerifierKind = [.math, .exact, .regex].contains(spec.verifier) ? spec.verifier : spec.hybridRule
+        let ruleKind: VerifierKind = [.math, .exact, .regex, .grmRule].contains(spec.verifier) ? spec.verifier : spec.hybridRule
         let packRoute: RouteKind
         switch spec.verifier {
-        case .math, .exact, .regex, .codeTests, .codeIO: packRoute = .rule
+        case .math, .exact, .regex, .grmRule, .codeTests, .codeIO: packRoute = .rule
         case .scalarRM: packRoute = .scalarRM
         case .generativeRM: packRoute = .generativeRM
         case .hybrid: packRoute = .hybrid
@@ -105,6 +105,7 @@ public enum RewarderFactory {
         switch kind {
         case .exact: return ExactReward(settings: spec.exact)
         case .regex: return RegexReward(settings: spec.regex)
+        case .grmRule: return GRMRuleReward()
         default: return MathReward(options: spec.math ?? dependencies.mathOptions, check: dependencies.mathCheck)
         }
     }

@@ -19,6 +19,7 @@ public enum ManifestParser {
         .regex: ["pattern", "full_match", "multi_turn"],
         .codeTests: ["language", "mode", "limits", "multi_turn"],
         .codeIO: ["language", "mode", "limits", "compare", "multi_turn"],
+        .grmRule: [],
         .scalarRM: [],
         .generativeRM: [],
         .hybrid: [

@@ -105,6 +105,7 @@ public enum PackScaffold {
             reward += "  judge:\n    name: default          # a judge of the server's configuration (--judge-url)\n"
             reward += "    template: deepseek-grm-v1\n    samples: 4\n"
         case .hybrid: reward += "  rule: math\n  model: Models/hh-helpful-head\n"
+        case .grmRule: break
         }
         return """
             # Task pack manifest. Fill in the fields, replace the example tasks in \(file), then run
@@ -136,6 +137,13 @@ public enum PackScaffold {
                 reference: "a, b = map(int, input().split())\nprint(a + b)\n", language: "python")]
         case .scalarRM, .generativeRM:
             return [TaskSpec(id: "example-1", prompt: "Human: How do I keep basil alive indoors?\n\nAssistant:")]
+        case .grmRule:
+            return [TaskSpec(
+                id: "example-1",
+                prompt: "Score each response from 1 to 10, then write Scores: \\boxed{s1, s2}.\n"
+                    + "Question: How do I keep basil alive indoors?\n[Response 1] Water it when the soil is dry; "
+                    + "give it six hours of sun.\n[Response 2] Basil is a plant.",
+                metadata: ["grm_best": "1", "grm_count": "2"])]
         case .math, .exact, .regex, .hybrid:
             return [
                 TaskSpec(id: "example-1", prompt: "What is 6 times 7?", answer: "42"),

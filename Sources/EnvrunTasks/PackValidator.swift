@@ -100,6 +100,10 @@ public struct PackValidator: Sendable {
                 if task.tests == nil { missing = "tests" }
             case .codeIO:
                 if task.ioCases?.isEmpty ?? true { missing = "io_cases" }
+            case .grmRule:
+                if task.metadata?["grm_best"] == nil || task.metadata?["grm_count"] == nil {
+                    missing = "metadata.grm_best and metadata.grm_count"
+                }
             case .scalarRM, .generativeRM, .hybrid:
                 break
             }

@@ -15,7 +15,7 @@ struct GRMCommand: AsyncParsableCommand {
             --api-key-env naming the variable that holds the key. --judge and --model default to
             $ENVRUN_JUDGE_URL and $ENVRUN_JUDGE_MODEL.
             """,
-        subcommands: [Score.self, Eval.self])
+        subcommands: [Score.self, Eval.self, Pack.self])
 
     /// Where the judge is and how to sample it: shared by every grm subcommand and `bench grm`.
     struct JudgeOptions: ParsableArguments {
@@ -202,6 +202,45 @@ struct GRMCommand: AsyncParsableCommand {
             print(line("judge", outcome))
             if let s = report.scalarRM { print(line("scalar RM", s)) } else { print("scalar RM      skipped: \(report.scalarRMSkipped ?? "")") }
             print(line("longer wins", report.longerWins))
+        }
+    }
+
+    struct Pack: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a grm_rule task pack from preference pairs (SPCT's rule-based RL for training a judge).",
+            discussion: """
+                Each task's prompt is the judge prompt of the template for one pair's two responses, in an order
+                drawn from --seed (the labelled best is first in about half of them); metadata.grm_best names
+                where the chosen response is shown. The pack's reward is grm_rule: +1 when the policy's scores
+                single out the chosen response, −1 otherwise (malformed: −1). The pairs `rm train` and `grm eval`
+                hold out (every --holdout-every-th) are left out. Writes DIR/tasks.jsonl; write pack.yaml,
+                LICENSE and SOURCE.md by hand (the shipped Tasks/hh-grm-rule shows how), and gzip with gzip -9n.
+                  envrun grm pack --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz --out Tasks/hh-grm-rule
+                """)
+
+        @Option(help: "Preference pairs: JSONL (or .jsonl.gz) of {prompt, chosen, rejected} or HH-RLHF dialogues.")
+        var pairs: String
+        @Option(help: "Folder to write tasks.jsonl into (created).") var out: String
+        @Option(help: "Tasks to write (0: all).") var count = 400
+        @Option(help: "Leave out every K-th pair, as rm train and grm eval hold them out (0: none).") var holdoutEvery = 5
+        @Option(help: "Seed of the response orders.") var seed: UInt64 = 1
+        @Option(help: "Judge template the prompts are written in.") var template = JudgeTemplate.defaultName
+
+        func run() async throws {
+            var loaded = try PreferencePairs.load(pairs)
+            if holdoutEvery > 1 { loaded = PreferencePairs.holdOut(loaded, every: holdoutEvery).train }
+            if count > 0 { loaded = Array(loaded.prefix(count)) }
+            guard !loaded.isEmpty else { throw ValidationError("\(pairs): no preference pairs") }
+            let tasks = GRMRulePack.tasks(loaded.map { ($0.prompt, $0.chosen, $0.rejected) },
+                                          template: try JudgeTemplate.load(template), seed: seed)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let lines = try tasks.map { String(decoding: try enc.encode($0), as: UTF8.self) }
+            let path = (out as NSString).appendingPathComponent("tasks.jsonl")
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            let firstBest = tasks.filter { $0.metadata?["grm_best"] == "1" }.count
+            RMCommand.log("wrote \(tasks.count) tasks to \(path) (chosen shown first in \(firstBest))")
         }
     }
 

@@ -231,3 +231,42 @@ struct RouterTests {
         #expect(pack.tasks[0].route == "generative_rm")
     }
 }
+
+/// SPCT's rule reward for training a judge.
+@Suite("grm_rule")
+struct GRMRuleTests {
+    let task = TaskSpec(id: "p", prompt: "judge these", metadata: ["grm_best": "2", "grm_count": "3"])
+
+    @Test(arguments: [
+        ("Criteria…\nScores: \\boxed{3, 9, 4}", 1.0, "correct"),
+        ("Scores: \\boxed{9, 3, 4}", -1.0, "wrong"),
+        ("Scores: \\boxed{9, 9, 4}", -1.0, "wrong"),  // a tie does not single out the best
+        ("Scores: \\boxed{3, 9}", -1.0, "malformed"),  // wrong count
+        ("I like the second one.", -1.0, "malformed"),  // no box
+        ("Scores: \\boxed{3, 11, 4}", -1.0, "malformed"),  // out of range
+    ])
+    func rewards(response: String, reward: Double, verdict: String) async {
+        let r = await GRMRuleReward().score(task: task, response: response)
+        #expect(r.status == .ok && r.reward == reward && r.details["verdict"] == verdict, "\(r.details)")
+    }
+
+    @Test func aTaskWithoutLabelsIsAnErrorNotAPenalty() async {
+        for metadata in [nil, ["grm_count": "2"], ["grm_best": "3", "grm_count": "2"]] as [[String: String]?] {
+            let r = await GRMRuleReward().score(task: TaskSpec(id: "x", prompt: "p", metadata: metadata), response: "Scores: \\boxed{1, 2}")
+            #expect(r.status == .error && r.reward == 0, "\(r)")
+        }
+    }
+
+    @Test func packTasksShowTheChosenResponseAtASeededPlace() throws {
+        let pairs = (0..<40).map { (prompt: "q\($0)", chosen: "CHOSEN \($0)", rejected: "REJECTED \($0)") }
+        let tasks = GRMRulePack.tasks(pairs, template: try JudgeTemplate.load(), seed: 1)
+        #expect(tasks == GRMRulePack.tasks(pairs, template: try JudgeTemplate.load(), seed: 1))
+        let first = tasks.filter { $0.metadata?["grm_best"] == "1" }.count
+        #expect(first > 10 && first < 30)  // both places are used
+        for t in tasks {
+            let best = Int(t.metadata!["grm_best"]!)!
+            let chosenAt = t.prompt.range(of: "CHOSEN")!.lowerBound, rejectedAt = t.prompt.range(of: "REJECTED")!.lowerBound
+            #expect((chosenAt < rejectedAt) == (best == 1))
+        }
+    }
+}

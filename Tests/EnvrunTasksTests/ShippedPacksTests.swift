@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunJudge
 import EnvrunRewards
 import EnvrunTesting
 import Foundation
@@ -12,7 +13,8 @@ struct ShippedPacksTests {
     @Test func everyShippedPackLoadsWithItsCountsAndNotes() throws {
         let packs = try PackLibrary.load(directory: shippedPacks)
         let counts = Dictionary(uniqueKeysWithValues: packs.map { ($0.name, $0.tasks.count) })
-        #expect(counts == ["arith": 1000, "gsm8k": 1319, "hh-helpful": 2352, "humaneval": 164, "math500": 500, "mbpp": 974])
+        #expect(counts == ["arith": 1000, "gsm8k": 1319, "hh-grm-rule": 400, "hh-helpful": 2352, "humaneval": 164,
+                           "math500": 500, "mbpp": 974])
         for pack in packs {
             for file in ["SOURCE.md"] + (pack.name == "arith" ? [] : ["LICENSE"]) {
                 #expect(FileManager.default.fileExists(atPath: pack.directory.appendingPathComponent(file).path),
@@ -20,8 +22,37 @@ struct ShippedPacksTests {
             }
         }
         let verifiers = Dictionary(uniqueKeysWithValues: packs.map { ($0.name, $0.manifest.reward.verifier) })
-        #expect(verifiers == ["arith": .math, "gsm8k": .math, "hh-helpful": .scalarRM, "humaneval": .codeTests,
-                              "math500": .math, "mbpp": .codeTests])
+        #expect(verifiers == ["arith": .math, "gsm8k": .math, "hh-grm-rule": .grmRule, "hh-helpful": .scalarRM,
+                              "humaneval": .codeTests, "math500": .math, "mbpp": .codeTests])
+    }
+
+    /// Every shipped pack's first task through the real router (fake sandbox judge and RM, the scripted LLM
+    /// judge): the pack's route answers and says so; the same task with its own `route` goes elsewhere.
+    @Test func everyShippedPackRoutesAsItsVerifierSays() async throws {
+        let expected: [String: String] = [
+            "arith": "rule", "gsm8k": "rule", "math500": "rule", "humaneval": "rule", "mbpp": "rule",
+            "hh-grm-rule": "rule", "hh-helpful": "scalar_rm",
+        ]
+        let verdict: ScriptedJudgeServer.Script = { _, seen in .text(ScriptedJudgeServer.verdict(seen.responses.map { _ in 7 })) }
+        try await ScriptedJudgeServer.with(verdict) { server in
+            let judges = JudgePool(clients: ["default": OpenAIChatClient(endpoint: JudgeEndpoint(baseURL: server.baseURL, model: "s"))])
+            let deps = RewardDependencies(
+                codeJudge: FakeCodeJudge(), scalarRMFactory: { @Sendable _ in FakeScalarRewardModel() },
+                mathCheck: fakeMathCheck, judges: judges)
+            for pack in try PackLibrary.load(directory: shippedPacks) {
+                var spec = pack.manifest.reward
+                spec.generativeRM = GenerativeRMSettings()  // so a task may route to the judge
+                let rewarder = RewarderFactory.make(spec: spec, dependencies: deps, models: ScalarRMCache(factory: deps.scalarRMFactory))
+                var task = try #require(pack.tasks.first)
+                let own = await rewarder.score(task: task, response: "Scores: \\boxed{3, 8} and \\boxed{42}")
+                #expect(own.details["route"] == expected[pack.name], "\(pack.name): \(own.details)")
+                #expect(own.status != .error || pack.manifest.reward.verifier.isCode, "\(pack.name): \(own.details)")
+                task.route = "generative_rm"
+                let judged = await rewarder.score(task: task, response: "a response")
+                #expect(judged.details["route"] == "generative_rm" && judged.status == .ok && judged.reward == 6.0 / 9,
+                        "\(pack.name): \(judged.details)")
+            }
+        }
     }
 
     /// Field checks and the arith generator check pass with no sandbox and no verifier (those parts are skipped,

@@ -176,7 +176,7 @@ public enum GRMBench {
                                 hit.medianMs / max(instant.envrunMs, 1e-9)))
         }
         if rows.count > 2, let real = rows.last {
-            lines.append(String(format: "envrun / judge time with the real judge: %.4f", real.envrunMs / max(real.judgeMs, 1e-9)))
+            lines.append(String(format: "envrun / judge time with the real judge: %.2g", real.envrunMs / max(real.judgeMs, 1e-9)))
         }
         return lines.joined(separator: "\n")
     }

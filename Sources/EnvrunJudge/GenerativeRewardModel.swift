@@ -16,6 +16,8 @@ public struct GenerativeRewardModel: Sendable {
     public let judgeName: String
     /// Responses one prompt may hold; larger groups are the caller's to split.
     public static let maxResponses = 16
+    /// Bytes of the query or of one response a judge prompt takes (64 KiB ≈ 16k tokens).
+    public static let maxTextBytes = 64 * 1024
 
     public init(
         client: any ChatCompletionClient, template: JudgeTemplate, judgeName: String = "default",
@@ -35,6 +37,13 @@ public struct GenerativeRewardModel: Sendable {
             template: template.id)
         guard !responses.isEmpty, responses.count <= Self.maxResponses else {
             result.error = "a judge prompt holds 1 to \(Self.maxResponses) responses (got \(responses.count))"
+            return result
+        }
+        if let long = ([query] + responses).firstIndex(where: { $0.utf8.count > Self.maxTextBytes }) {
+            // Sent anyway it would be refused by the judge's context limit after a full upload, or crowd out
+            // the others in a joint prompt; refused here it costs nothing and blames only this text.
+            let what = long == 0 ? "the query" : "response \(long)"
+            result.error = "\(what) is \(([query] + responses)[long].utf8.count) bytes, over the judge input limit of \(Self.maxTextBytes)"
             return result
         }
         guard settings.samples >= 1, settings.samples <= 64 else {
@@ -161,7 +170,7 @@ public struct GenerativeRewardModel: Sendable {
                 s.error = "judge call failed: \(error.message.prefix(300))"
                 break  // the client already retried what a retry can fix
             }
-            if read(choices[0], into: &s, count: n) { break }
+            if read(choices[0], into: &s, count: n, quoted: [query] + responses) { break }
         }
         s.judgeMs = (ContinuousClock.now - start).milliseconds
         return s
@@ -188,9 +197,10 @@ public struct GenerativeRewardModel: Sendable {
     }
 
     /// Parses one output into the sample (scores mapped back to input order); false when malformed.
-    func read(_ choice: ChatChoice, into s: inout GRMSample, count n: Int) -> Bool {
+    /// `quoted`: the query and responses shown, so a box the judge quotes from them is not its verdict.
+    func read(_ choice: ChatChoice, into s: inout GRMSample, count n: Int, quoted: [String]) -> Bool {
         s.text = String(choice.text.prefix(8000))
-        switch ScoreParser.parse(choice.text, count: n, finishReason: choice.finishReason) {
+        switch ScoreParser.parse(choice.text, count: n, finishReason: choice.finishReason, quoted: quoted) {
         case .success(let parsed):
             var scores = [Int](repeating: 0, count: n)
             for (p, input) in s.order.enumerated() { scores[input] = parsed.scores[p] }
@@ -222,7 +232,7 @@ public struct GenerativeRewardModel: Sendable {
             var s = GRMSample(
                 index: j, order: order, seed: settings.seed, temperature: settings.effectiveTemperature, text: "",
                 attempts: 1, voted: false, judgeMs: ms)
-            if j < choices.count, read(choices[j], into: &s, count: n) {
+            if j < choices.count, read(choices[j], into: &s, count: n, quoted: [query] + responses) {
                 out.append(s)
             } else {
                 var again = settings

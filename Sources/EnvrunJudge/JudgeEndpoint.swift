@@ -44,6 +44,16 @@ public struct JudgeEndpoint: Sendable, Equatable {
     }
 
     /// The API key, from the named environment variable of this process.
+    /// The base URL without user info or query (where a careless config might put a key), for messages.
+    public var displayURL: String {
+        guard var c = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else { return "(judge url)" }
+        c.user = nil
+        c.password = nil
+        c.query = nil
+        c.fragment = nil
+        return c.string ?? "(judge url)"
+    }
+
     public func apiKey(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         guard let apiKeyEnv, let key = environment[apiKeyEnv], !key.isEmpty else { return nil }
         return key

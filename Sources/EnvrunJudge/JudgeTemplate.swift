@@ -97,7 +97,7 @@ public struct JudgeTemplate: Sendable, Equatable {
         }
         let template = JudgeTemplate(
             name: try string("name")!, version: version, system: try string("system")!, user: try string("user")!,
-            response: try string("response")!, markers: (map["markers"] as? [String]) ?? [],
+            response: try string("response")!, markers: try Self.markers(map["markers"], response: try string("response")!, file: file),
             grammar: try string("grammar", required: false), regex: try string("regex", required: false))
         for (key, text, needed) in [
             ("user", template.user, ["{{query}}", "{{responses}}"]), ("response", template.response, ["{{response}}"]),
@@ -107,6 +107,24 @@ public struct JudgeTemplate: Sendable, Equatable {
             }
         }
         return template
+    }
+
+    /// The template's markers (a list of strings), plus the fixed text that opens each line of the response
+    /// block around its placeholders (`[The Begin of Response`): a template that forgets a marker still
+    /// defuses its own block delimiters.
+    static func markers(_ value: Any?, response: String, file: String) throws -> [String] {
+        var out: [String] = []
+        if let value {
+            guard let list = value as? [String] else {
+                throw EnvrunError(.invalidInput, "\(file): markers must be a list of strings", field: "markers")
+            }
+            out = list
+        }
+        for line in response.split(separator: "\n") where !line.contains("{{response}}") {
+            let fixed = line.components(separatedBy: "{{").first!.trimmingCharacters(in: .whitespaces)
+            if fixed.count >= 3 && !out.contains(fixed) { out.append(fixed) }
+        }
+        return out
     }
 
     /// The chat messages that ask the judge to score `responses` (in the order given) for `query`.
@@ -133,17 +151,41 @@ public struct JudgeTemplate: Sendable, Equatable {
     }
 
     /// Marker text inside inserted text loses its first character's meaning: `[The End…` becomes `(The End…`,
-    /// `#### ` becomes `### `, so a response cannot close its block and pose as the next one.
+    /// a run of four or more `#` becomes `###`, other markers are quoted — so a response cannot close its block
+    /// and pose as the next one. The text is first NFKC-normalised with format characters (zero-width
+    /// spaces, joiners, soft hyphens, bidi controls) removed, and markers match whatever the case and spacing,
+    /// so `［the  end of response 1］` or `[The\u{200B} End…` are defused too. One pass per marker suffices:
+    /// no replacement can create a new match.
     func defuse(_ text: String) -> String {
-        var t = text
-        for marker in markers where !marker.isEmpty && t.contains(marker) {
-            let replacement: String
-            if marker.hasPrefix("[") { replacement = "(" + marker.dropFirst() }
-            else if marker.hasPrefix("#") { replacement = String(marker.dropFirst()) }
-            else { replacement = "'" + marker + "'" }
-            t = t.replacingOccurrences(of: marker, with: replacement)
+        var t = Self.normalised(text)
+        for marker in markers where !marker.isEmpty {
+            if marker.hasPrefix("#") {
+                t = t.replacingOccurrences(of: "#{4,}", with: "###", options: .regularExpression)
+                continue
+            }
+            let words = marker.split(whereSeparator: \.isWhitespace).map { NSRegularExpression.escapedPattern(for: String($0)) }
+            let pattern = words.joined(separator: "\\s+")
+            guard let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else { continue }
+            let range = NSRange(t.startIndex..., in: t)
+            let matches = regex.matches(in: t, range: range)
+            guard !matches.isEmpty else { continue }
+            if marker.hasPrefix("[") {
+                // The match's opening bracket becomes "(": nothing else of the text changes.
+                let ns = NSMutableString(string: t)
+                for m in matches.reversed() { ns.replaceCharacters(in: NSRange(location: m.range.location, length: 1), with: "(") }
+                t = ns as String
+            } else {
+                t = regex.stringByReplacingMatches(in: t, range: range, withTemplate: "'$0'")
+            }
         }
         return t
+    }
+
+    static func normalised(_ text: String) -> String {
+        let nfkc = text.precomposedStringWithCompatibilityMapping
+        var scalars = String.UnicodeScalarView()
+        for u in nfkc.unicodeScalars where u.properties.generalCategory != .format { scalars.append(u) }
+        return String(scalars)
     }
 
     /// Replaces `{{key}}` in one pass over `template`: inserted text is never scanned again, so a query that

@@ -20,7 +20,7 @@ public final class OpenAIChatClient: ChatCompletionClient, CustomStringConvertib
 
     public var model: String { endpoint.model }
     public var honoursN: Bool { endpoint.honoursN }
-    public var description: String { "judge \(endpoint.name) (\(endpoint.model) at \(endpoint.baseURL.absoluteString))" }
+    public var description: String { "judge \(endpoint.name) (\(endpoint.model) at \(endpoint.displayURL))" }
 
     public init(
         endpoint: JudgeEndpoint, http: HTTPClient = OpenAIChatClient.sharedHTTP,
@@ -61,6 +61,13 @@ public final class OpenAIChatClient: ChatCompletionClient, CustomStringConvertib
             return choices
         } catch let error where error.code == .cancelled {
             breaker.abandoned()
+            throw error
+        } catch let error where error.code == .http && (400..<500).contains(error.status ?? 0)
+            && ![408, 429].contains(error.status ?? 0)
+        {
+            // The judge answered: it is alive, the request was refused (too long for its context, a bad
+            // model name). Counting that would let one oversized response open the breaker for every pack.
+            breaker.succeeded()
             throw error
         } catch {
             if breaker.failed() {

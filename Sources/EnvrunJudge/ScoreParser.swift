@@ -23,12 +23,16 @@ public enum ScoreParser {
     /// Outputs longer than this are read only at their end (a babbling judge costs bounded work).
     static let maxScan = 64 * 1024
 
-    public static func parse(_ text: String, count: Int, finishReason: String? = nil) -> Result<Parsed, Failure> {
+    /// `quoted`: the responses shown to the judge. A box whose line (from the line's start to the box's end)
+    /// appears verbatim in one of them is the judge quoting a response, never its verdict.
+    public static func parse(
+        _ text: String, count: Int, finishReason: String? = nil, quoted: [String] = []
+    ) -> Result<Parsed, Failure> {
         if finishReason == "length" {
             return .failure(Failure(kind: .truncated, message: "the judge's output was cut off at max_tokens before its verdict"))
         }
         let scanned = text.utf8.count > maxScan ? String(decoding: Array(text.utf8.suffix(maxScan)), as: UTF8.self) : text
-        let boxes = wellFormedBoxes(scanned)
+        let boxes = wellFormedBoxes(scanned).filter { box in !quoted.contains { $0.contains(box.line) } }
         guard let chosen = boxes.last(where: \.labelled) ?? boxes.last else {
             return .failure(Failure(kind: .noBox, message: "no \\boxed{…} of integers in the judge's output"))
         }
@@ -46,7 +50,11 @@ public enum ScoreParser {
 
     struct Box {
         var values: [Int]
+        /// Anchored to a `Scores` label that starts its line, with only spacing, `:`, `*`, `$`, `\[` or `\(`
+        /// between the label and the box (so "final score \boxed{…}" inside quoted text is not a label).
         var labelled: Bool
+        /// The box's line up to its end, trimmed: what a quote of a response would reproduce.
+        var line: String
     }
 
     /// Every `\boxed{…}` whose balanced content is a comma-separated list of integers (bold marks allowed
@@ -73,13 +81,32 @@ public enum ScoreParser {
             }
             let content = String(decoding: u[(i + marker.count)..<(j - 1)], as: UTF8.self)
             if let values = integers(content) {
-                let before = String(decoding: u[max(0, i - 40)..<i], as: UTF8.self).lowercased()
-                let lineBefore = before.split(separator: "\n", omittingEmptySubsequences: false).last ?? ""
-                out.append(Box(values: values, labelled: lineBefore.contains("score")))
+                let before = String(decoding: u[max(0, i - 200)..<i], as: UTF8.self)
+                let lineStart = (before.lastIndex(of: "\n").map { before.index(after: $0) }) ?? before.startIndex
+                let line = (before[lineStart...] + String(decoding: u[i..<j], as: UTF8.self))
+                    .trimmingCharacters(in: .whitespaces)
+                out.append(Box(values: values, labelled: anchored(before), line: line))
             }
             i = j
         }
         return out
+    }
+
+    /// Whether `before` (the text just before a box) ends with a `Scores` label at the start of a line,
+    /// followed only by filler — possibly over a line break (`Scores:\n\[\boxed{…}\]`).
+    static func anchored(_ before: String) -> Bool {
+        let filler = Set(" \t\n\r:*$`[(\\")
+        var rest = Substring(before)
+        while let last = rest.last, filler.contains(last) { rest.removeLast() }
+        guard rest.lowercased().hasSuffix("scores") || rest.lowercased().hasSuffix("score") else { return false }
+        rest = rest.dropLast(rest.lowercased().hasSuffix("scores") ? 6 : 5)
+        for word in ["final ", "overall "] where rest.lowercased().hasSuffix(word) { rest = rest.dropLast(word.count) }
+        // The label must start its line: before it only `#`, `*`, `-`, `>` or spaces since the line break.
+        while let last = rest.last, last != "\n" {
+            guard " \t#*->".contains(last) else { return false }
+            rest.removeLast()
+        }
+        return true
     }
 
     static func integers(_ content: String) -> [Int]? {

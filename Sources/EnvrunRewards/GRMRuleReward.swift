@@ -13,9 +13,10 @@ public struct GRMRuleReward: Rewarder {
 
     public func score(task: TaskSpec, response: String) async -> RewardResult {
         guard let countText = task.metadata?["grm_count"], let count = Int(countText),
-              (1...GenerativeRewardModel.maxResponses).contains(count)
+              (2...GenerativeRewardModel.maxResponses).contains(count)
         else {
-            return .error("task \(task.id): metadata.grm_count must be 1 to \(GenerativeRewardModel.maxResponses)")
+            // One response cannot be singled out among others: any score would earn +1.
+            return .error("task \(task.id): metadata.grm_count must be 2 to \(GenerativeRewardModel.maxResponses)")
         }
         guard let bestText = task.metadata?["grm_best"], let best = Int(bestText), (1...count).contains(best) else {
             return .error("task \(task.id): metadata.grm_best must be 1 to \(count) (the labelled best response, as shown)")

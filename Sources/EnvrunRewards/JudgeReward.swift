@@ -2,9 +2,9 @@ import EnvrunCore
 import EnvrunJudge
 import Foundation
 
-/// `generative_rm`: an LLM judge scores the responses in DeepSeek-GRM's form. Items of a batch with the
-/// same task and prompt (a GRPO group) are judged together, up to `GenerativeRewardModel.maxResponses` per
-/// judge prompt, as the paper scores several responses at once; the reward is the voted mean mapped onto
+/// `generative_rm`: an LLM judge scores the responses in DeepSeek-GRM's form, one response per judge prompt
+/// by default; with `joint`, items of a batch with the same task and prompt (a GRPO group) are judged
+/// together, up to `GenerativeRewardModel.maxResponses` per prompt; the reward is the voted mean mapped onto
 /// [0, 1], (mean − 1) / 9. A judge that fails, is not configured or writes no usable scores gives status
 /// `error` with the reason and the judge's text — never a reward. Source `generative_rm`.
 public struct GenerativeRMReward: Rewarder {
@@ -48,7 +48,7 @@ public struct GenerativeRMReward: Rewarder {
                          count: batch.count)
         }
         let sampling = settings?.sampling ?? GRMSettings()
-        let chunks = Self.groups(batch)
+        let chunks = settings?.joint == true ? Self.groups(batch) : batch.indices.map { [$0] }
         let scored = await boundedMap(chunks, cancelled: { chunk in chunk.map { _ in RewardResult.cancelledRequest } }) {
             chunk in
             let task = batch[chunk[0]].task

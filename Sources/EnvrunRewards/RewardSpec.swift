@@ -88,6 +88,10 @@ public struct GenerativeRMSettings: Sendable, Equatable {
     public var sampling: GRMSettings
     /// A scalar RM that rates each sample's principles and critique: only the top `k_meta` vote.
     public var metaModel: String?
+    /// Judge the same-prompt items of a batch together in one prompt (DeepSeek-GRM's joint form, cheaper:
+    /// one call per group) instead of one response per prompt (the default). Joint scoring lets responses
+    /// affect each other's scores — a policy can gain advantage by disparaging its siblings — so it is opt-in.
+    public var joint: Bool = false
 
     public init(
         judge: String = "default", templateReference: String = JudgeTemplate.defaultName,

@@ -47,6 +47,9 @@ public struct JudgeConfig: Codable, Sendable, Equatable {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
               parsed.host?.isEmpty == false
         else { throw bad("url must be an http:// or https:// URL such as http://127.0.0.1:8000/v1 (got \"\(url)\")") }
+        guard parsed.user == nil, parsed.password == nil, parsed.query == nil, parsed.fragment == nil else {
+            throw bad("url must not carry user info, a query or a fragment (put the key in the variable api_key_env names)")
+        }
         guard !model.isEmpty else { throw bad("model is empty") }
         var e = JudgeEndpoint(name: name, baseURL: parsed, model: model)
         if let apiKeyEnv {

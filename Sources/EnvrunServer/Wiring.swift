@@ -68,7 +68,7 @@ public enum ServerWiring {
             throw error
         }
         for endpoint in judges {
-            logger.info("judge \(endpoint.name): \(endpoint.model) at \(endpoint.baseURL.absoluteString)",
+            logger.info("judge \(endpoint.name): \(endpoint.model) at \(endpoint.displayURL)",
                         metadata: ["api_key": "\(endpoint.apiKeyEnv.map { "from $\($0)" } ?? "none")"])
         }
         let environment: PackEnvironment

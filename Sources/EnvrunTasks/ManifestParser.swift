@@ -30,7 +30,7 @@ public enum ManifestParser {
     static let routeKeys = ["rule", "model", "sigmoid", "judge"]
     static let judgeKeys = [
         "name", "template", "samples", "temperature", "seed", "max_tokens", "shuffle", "format_retries", "min_valid",
-        "k_meta", "meta_model", "length_penalty", "constrain",
+        "k_meta", "meta_model", "length_penalty", "constrain", "group",
     ]
 
     public static func parse(yaml: String, file: String = "pack.yaml", limits: PackLimits = .default) throws -> PackManifest {
@@ -192,6 +192,15 @@ public enum ManifestParser {
         if let m = g.minValid, m > g.samples { throw j.error("min_valid", "is more than samples (\(g.samples))") }
         s.sampling = g
         s.metaModel = try j.string("meta_model")
+        if let group = try j.string("group") {
+            guard ["pointwise", "joint"].contains(group) else {
+                throw j.error("group", "must be pointwise (one response per judge prompt) or joint (got \"\(group)\")")
+            }
+            s.joint = group == "joint"
+        }
+        if g.lengthPenalty != 0 && !s.joint {
+            throw j.error("length_penalty", "compares the responses of one judge prompt: it needs group: joint")
+        }
         return s
     }
 

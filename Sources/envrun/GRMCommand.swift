@@ -139,7 +139,9 @@ struct GRMCommand: AsyncParsableCommand {
         @OptionGroup var judge: JudgeOptions
         @Option(help: "Preference pairs: JSONL (or .jsonl.gz) of {prompt, chosen, rejected} or HH-RLHF dialogues.")
         var pairs: String
-        @Option(help: "Judge only the first N pairs (0: all).") var limit = 100
+        @Option(help: "Evaluate only every K-th pair: the slice `rm train` holds out, so the scalar RM is scored on pairs it never saw (0: all pairs).")
+        var holdoutEvery = 5
+        @Option(help: "Judge only the first N pairs of those (0: all).") var limit = 100
         @Option(help: "Scalar RM head folder to compare with ('' to skip).") var head = "Models/hh-helpful-head"
         @Option(help: "Encoder folder of the scalar RM (default: $ENVRUN_ENCODER_DIR or .cache/models/all-MiniLM-L6-v2).")
         var modelDir: String?
@@ -161,6 +163,7 @@ struct GRMCommand: AsyncParsableCommand {
 
         func run() async throws {
             var loaded = try PreferencePairs.load(pairs)
+            if holdoutEvery > 1 { loaded = PreferencePairs.holdOut(loaded, every: holdoutEvery).heldOut }
             if limit > 0 { loaded = Array(loaded.prefix(limit)) }
             guard !loaded.isEmpty else { throw ValidationError("\(pairs): no preference pairs") }
             let list = loaded.map { PairwiseEval.Pair(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }

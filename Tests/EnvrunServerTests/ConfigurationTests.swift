@@ -26,6 +26,29 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) { try ServerConfigFile.parse("- a\n- b") }
     }
 
+    @Test("judges: parsed and checked; a key is named by its variable, never put in the URL")
+    func judges() throws {
+        let file = try ServerConfigFile.parse("""
+            judges:
+              - {name: big, url: "http://127.0.0.1:8000/v1", model: qwen, api_key_env: JUDGE_KEY, honours_n: true,
+                 constraint_field: structured_outputs, max_concurrency: 2, timeout_seconds: 5}
+            """)
+        let e = try #require(file.judges?.first).endpoint()
+        #expect(e.name == "big" && e.model == "qwen" && e.apiKeyEnv == "JUDGE_KEY" && e.honoursN)
+        #expect(e.constraintField == .structuredOutputs && e.maxConcurrency == 2 && e.timeoutSeconds == 5)
+        #expect(throws: ConfigurationError.self) { try ServerConfigFile.parse("judges:\n  - {url: x, model: m, colour: red}") }
+        for (url, apiKeyEnv, constraint) in [
+            ("ftp://127.0.0.1/v1", nil, nil), ("http://user:s3cret@127.0.0.1/v1", nil, nil),
+            ("http://127.0.0.1/v1?key=s3cret", nil, nil), ("http://127.0.0.1/v1", "sk-live-abc123!", nil),
+            ("http://127.0.0.1/v1", nil, "grammer"),
+        ] as [(String, String?, String?)] {
+            var c = JudgeConfig(url: url, model: "m", apiKeyEnv: apiKeyEnv)
+            c.constraintField = constraint
+            let error = try #require(throws: ConfigurationError.self, "\(url)") { try c.endpoint() }
+            #expect(!error.description.contains("s3cret") && !error.description.contains("sk-live"), "\(error)")
+        }
+    }
+
     @Test("validation rejects out-of-range settings")
     func validation() throws {
         var config = ServerConfiguration()

@@ -77,16 +77,16 @@ struct JudgeServeTests {
                 #expect(results.map(\.reward) == [1, 1.0 / 3, 1, 1])
                 #expect(results.map { $0.details["route"] } == ["generative_rm", "generative_rm", "rule", "generative_rm"])
                 #expect(results[0].details["voters"] == "2" && results[0].details["judge"] == "default:scripted")
-                // Two samples of the open pair and one of the tip: three calls.
-                #expect(judge.requests.count == 3)
+                // Two samples of each open response (one response per judge prompt) and one of the tip.
+                #expect(judge.requests.count == 5)
                 let metrics = try await client.send(.get, "/metrics").text
-                #expect(metrics.contains(#"envrun_judge_calls_total{judge="default",outcome="ok"} 3"#), "\(metrics)")
+                #expect(metrics.contains(#"envrun_judge_calls_total{judge="default",outcome="ok"} 5"#), "\(metrics)")
                 #expect(metrics.contains(#"envrun_rewards_total{pack="open",status="ok",source="generative_rm"} 2"#))
                 #expect(metrics.contains(#"envrun_rewards_total{pack="mixed",status="ok",source="rule"} 1"#))
                 // The same batch again is served from the cache: no new judge call.
                 _ = try await client.send(.post, "/v1/score", value: ScoreRequest(items: Self.items))
-                #expect(judge.requests.count == 3)
-                #expect(try await client.send(.get, "/metrics").text.contains(#"envrun_judge_cache_total{result="hit"} 2"#))
+                #expect(judge.requests.count == 5)
+                #expect(try await client.send(.get, "/metrics").text.contains(#"envrun_judge_cache_total{result="hit"} 3"#))
             }
         }
     }

@@ -73,6 +73,8 @@ struct ManifestTests {
         (manifest(name: "x", reward: "  verifier: hybrid\n  weights: {rule: 0}"), "reward.weights", 10),
         (manifest(name: "x", reward: "  verifier: hybrid\n  weights: {oracle: 1}"), "reward.weights.oracle", 10),
         (manifest(name: "x", reward: "  verifier: math\n  escalate: {when: always}"), "reward.escalate", 10),
+        (manifest(name: "x", reward: "  verifier: generative_rm\n  judge: {group: all}"), "reward.judge.group", 10),
+        (manifest(name: "x", reward: "  verifier: generative_rm\n  judge: {length_penalty: 1}"), "reward.judge.length_penalty", 10),
     ])
     func errorsNameFieldAndLine(yaml: String, field: String, line: Int?) {
         do {
@@ -92,12 +94,13 @@ struct ManifestTests {
               verifier: hybrid
               model: Models/m
               judge: {name: big, template: deepseek-grm-v1, samples: 4, temperature: 0.7, seed: 3, max_tokens: 512,
-                      shuffle: false, k_meta: 2, meta_model: Models/meta, length_penalty: 0.5, constrain: false}
+                      shuffle: false, k_meta: 2, meta_model: Models/meta, length_penalty: 0.5, constrain: false,
+                      group: joint}
               escalate: {when: spread, spread_below: 0.2, min_group: 3}
               weights: {rule: 1, generative_rm: 0.5}
             """))
         let j = try #require(m.reward.generativeRM)
-        #expect(j.judge == "big" && j.templateReference == "deepseek-grm-v1" && j.metaModel == "Models/meta")
+        #expect(j.judge == "big" && j.templateReference == "deepseek-grm-v1" && j.metaModel == "Models/meta" && j.joint)
         var g = GRMSettings(samples: 4)
         g.temperature = 0.7
         g.seed = 3

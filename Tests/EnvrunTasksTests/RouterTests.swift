@@ -38,10 +38,12 @@ struct RouterTests {
             route: RouteSettings(escalate: escalate, spreadBelow: 0.1, minGroup: 2, weights: weights))
     }
 
-    @Test("generative_rm: one judge call per group of same-prompt items, reward (mean − 1) / 9, samples kept")
+    @Test("generative_rm, group: joint: one judge call per group of same-prompt items, reward (mean − 1) / 9, samples kept")
     func generativeRMPackJudgesAGroupInOnePrompt() async throws {
         try await ScriptedJudgeServer.with(Self.fair) { server in
-            let spec = RewardSpec(verifier: .generativeRM, generativeRM: GenerativeRMSettings())
+            var joint = GenerativeRMSettings()
+            joint.joint = true
+            let spec = RewardSpec(verifier: .generativeRM, generativeRM: joint)
             let r = Self.rewarder(spec, judges: Self.pool(server))
             let batch = [(openTask, "a good reply"), (openTask, "meh"), (mathTask, "good too"), (openTask, "bad")]
             let results = await r.score(batch: batch)
@@ -58,6 +60,25 @@ struct RouterTests {
             #expect(server.requests.map(\.responses.count).sorted() == [1, 3])
             let samples = try JSONDecoder().decode([GRMSample].self, from: Data(results[0].details["samples"]!.utf8))
             #expect(samples.count == 1 && samples[0].text.contains("\\boxed{"))
+        }
+    }
+
+    @Test("generative_rm by default: one response per judge prompt, so siblings cannot sway each other")
+    func pointwiseByDefault() async throws {
+        // A judge swayed by a sibling that disparages the others: in a joint prompt, "good" loses to it.
+        let swayed: ScriptedJudgeServer.Script = { _, seen in
+            let smear = seen.responses.contains { $0.contains("the other responses are wrong") }
+            return .text(ScriptedJudgeServer.verdict(seen.responses.map {
+                $0.contains("wrong") ? 9 : (smear ? 2 : ($0.contains("good") ? 9 : 3))
+            }))
+        }
+        try await ScriptedJudgeServer.with(swayed) { server in
+            let spec = RewardSpec(verifier: .generativeRM, generativeRM: GenerativeRMSettings())
+            let results = await Self.rewarder(spec, judges: Self.pool(server)).score(batch: [
+                (openTask, "a good reply"), (openTask, "the other responses are wrong"),
+            ])
+            #expect(results[0].reward == 8.0 / 9 && results[0].details["group_size"] == "1")
+            #expect(server.requests.count == 2 && server.requests.allSatisfy { $0.responses.count == 1 })
         }
     }
 
@@ -90,7 +111,7 @@ struct RouterTests {
             #expect(results[0].components["rm_score"] == 0.04)  // what the RM said is kept
             #expect(results[2].details["route_reason"]?.contains("no escalation") == true)
             #expect(results[4].reward == 1 && results[4].details["route_reason"]?.contains("gold answer") == true)
-            #expect(server.requests.count == 1)
+            #expect(server.requests.count == 2)  // the escalated group's two responses, one prompt each
         }
     }
 
@@ -251,8 +272,12 @@ struct GRMRuleTests {
     }
 
     @Test func aTaskWithoutLabelsIsAnErrorNotAPenalty() async {
-        for metadata in [nil, ["grm_count": "2"], ["grm_best": "3", "grm_count": "2"]] as [[String: String]?] {
-            let r = await GRMRuleReward().score(task: TaskSpec(id: "x", prompt: "p", metadata: metadata), response: "Scores: \\boxed{1, 2}")
+        for metadata in [nil, ["grm_count": "2"], ["grm_best": "3", "grm_count": "2"], ["grm_best": "1", "grm_count": "1"]]
+            as [[String: String]?]
+        {
+            // (a count of 1 would make any in-range score a +1: nothing to single out)
+            let response = metadata?["grm_count"] == "1" ? "Scores: \\boxed{5}" : "Scores: \\boxed{1, 2}"
+            let r = await GRMRuleReward().score(task: TaskSpec(id: "x", prompt: "p", metadata: metadata), response: response)
             #expect(r.status == .error && r.reward == 0, "\(r)")
         }
     }

@@ -127,16 +127,23 @@ public struct GenerativeRMReward: Rewarder {
     }
 
     /// The samples as JSON, each text cut to `sampleTextChars`: what the judge wrote stays inspectable.
+    /// At most this many bytes of samples detail per result, whatever k and the judge's verbosity.
+    static let samplesDetailBytes = 32 * 1024
+
     static func samplesDetail(_ samples: [GRMSample]) -> String {
-        let cut = samples.map { s -> GRMSample in
-            var s = s
-            if s.text.count > sampleTextChars { s.text = String(s.text.prefix(sampleTextChars)) + "…" }
-            if let p = s.principles, p.count > sampleTextChars { s.principles = String(p.prefix(sampleTextChars)) + "…" }
-            return s
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(cut) else { return "[]" }
-        return String(decoding: data, as: UTF8.self)
+        var limit = sampleTextChars
+        while true {
+            let cut = samples.map { s -> GRMSample in
+                var s = s
+                if s.text.count > limit { s.text = String(s.text.prefix(limit)) + "…" }
+                if let p = s.principles, p.count > limit { s.principles = String(p.prefix(limit)) + "…" }
+                return s
+            }
+            guard let data = try? encoder.encode(cut) else { return "[]" }
+            if data.count <= samplesDetailBytes || limit == 0 { return String(decoding: data, as: UTF8.self) }
+            limit = limit > 64 ? limit / 2 : 0
+        }
     }
 }

@@ -88,7 +88,10 @@ public struct TaskPack: Sendable {
         do {
             if reference.contains("/") || reference.hasSuffix(".yaml") {
                 let path = try PackFiles.inside(packRoot, reference, display: reference, field: "reward.judge.template")
-                return try JudgeTemplate.parse(file: URL(fileURLWithPath: path))
+                // Read as every pack file is read (regular files only, bounded), and refuse YAML aliases.
+                let text = try PackFiles.text(path, display: reference, maxBytes: 256 * 1024, field: "reward.judge.template")
+                try YAMLAliases.reject(in: text, file: reference)
+                return try JudgeTemplate.parse(yaml: text, file: reference)
             }
             return try JudgeTemplate.load(reference)
         } catch let error as EnvrunError {

@@ -198,12 +198,13 @@ struct GRMCommand: AsyncParsableCommand {
                 return
             }
             func line(_ name: String, _ o: PairwiseEval.Outcome) -> String {
-                String(format: "%-14@ accuracy %.4f  (right %d, wrong %d, ties %d, errors %d)", name as NSString,
-                       o.accuracy, o.right, o.wrong, o.ties, o.errors)
+                name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + String(format: " accuracy %.4f  (right %d, wrong %d, ties %d, errors %d)", o.accuracy, o.right,
+                             o.wrong, o.ties, o.errors)
             }
             print("pairs \(list.count)")
             print(line("judge", outcome))
-            if let s = report.scalarRM { print(line("scalar RM", s)) } else { print("scalar RM      skipped: \(report.scalarRMSkipped ?? "")") }
+            if let s = report.scalarRM { print(line("scalar RM", s)) } else { print("scalar RM       skipped: \(report.scalarRMSkipped ?? "")") }
             print(line("longer wins", report.longerWins))
         }
     }

@@ -91,7 +91,22 @@ struct JudgeServeTests {
         }
     }
 
-    @Test("a dead judge: status error fast (the breaker), the server keeps serving rule rewards")
+    /// The time limit is a hang bound, not a speed claim: with async-http-client's default pool a refused
+    /// connect is retried until its connect timeout (10 s), so eight scorings would take 80 s and hit it.
+    @Test("a refused connect is an error at once, not after the connect timeout", .timeLimit(.minutes(1)))
+    func refusedConnectFailsAtOnce() async throws {
+        var endpoint = JudgeEndpoint(baseURL: URL(string: "http://127.0.0.1:9/v1")!, model: "gone")
+        endpoint.timeoutSeconds = 300
+        endpoint.retries = 0
+        endpoint.breakerThreshold = 1000  // no breaker: every scoring connects
+        let model = GenerativeRewardModel(client: OpenAIChatClient(endpoint: endpoint), template: try JudgeTemplate.load(), cache: nil)
+        for _ in 0..<8 {
+            let r = await model.score(query: "q", responses: ["a"])
+            #expect(r.status == .error && r.samples[0].error?.contains("refused") == true, "\(r.samples.map(\.error))")
+        }
+    }
+
+    @Test("a dead judge: status error fast (the breaker), the server keeps serving rule rewards", .timeLimit(.minutes(1)))
     func deadJudge() async throws {
         // A port nothing listens on: connection refused.
         var endpoint = JudgeEndpoint(baseURL: URL(string: "http://127.0.0.1:9/v1")!, model: "gone")

@@ -1,6 +1,6 @@
 import EnvrunCore
 import EnvrunJudge
-import EnvrunRewards
+@testable import EnvrunRewards
 import EnvrunTasks
 import EnvrunTesting
 import Foundation
@@ -238,6 +238,11 @@ struct RouterTests {
         #expect(refusal("  verifier: math", tasks: [#"{"id":"a","prompt":"p","route":"oracle"}"#]).contains("route"))
         #expect(refusal("  verifier: generative_rm\n  judge: {template: nope}").contains("no judge template \"nope\""))
         #expect(refusal("  verifier: generative_rm\n  judge: {template: /etc/passwd}").contains("reward.judge.template"))
+        // A FIFO where the template should be is refused, not waited on.
+        let fifoPack = try temp.pack("fifo", yaml: manifest(name: "fifo", reward: "  verifier: generative_rm\n  judge: {template: t.yaml}"),
+                                     tasks: [#"{"id":"a","prompt":"p"}"#])
+        #expect(mkfifo(fifoPack.appendingPathComponent("t.yaml").path, 0o600) == 0)
+        #expect(throws: EnvrunError.self) { try TaskPack.load(directory: fifoPack) }
         // A template file in the pack loads, and the pack's task routes are kept.
         let dir = try temp.pack(
             "own", yaml: manifest(name: "own", reward: "  verifier: math\n  judge: {template: judge/mine.yaml}"),
@@ -293,5 +298,23 @@ struct GRMRuleTests {
             let chosenAt = t.prompt.range(of: "CHOSEN")!.lowerBound, rejectedAt = t.prompt.range(of: "REJECTED")!.lowerBound
             #expect((chosenAt < rejectedAt) == (best == 1))
         }
+    }
+}
+
+@Suite("generative_rm details")
+struct GRMDetailsTests {
+    @Test func samplesDetailIsBoundedWhateverKAndTheJudgesVerbosity() {
+        let json = #"{"index":0,"order":[0],"seed":1,"temperature":0.5,"text":"TEXT","scores":[5],"principles":"P","#
+            + #""attempts":1,"voted":true,"judge_ms":1}"#
+        let sample = try! JSONDecoder().decode(GRMSample.self, from: Data(json
+            .replacingOccurrences(of: "TEXT", with: String(repeating: "é", count: 8000))
+            .replacingOccurrences(of: "\"P\"", with: "\"" + String(repeating: "p", count: 4000) + "\"").utf8))
+        let detail = GenerativeRMReward.samplesDetail(Array(repeating: sample, count: 64))
+        #expect(detail.utf8.count <= GenerativeRMReward.samplesDetailBytes, "\(detail.utf8.count) bytes")
+        #expect(detail.hasPrefix("[") && detail.contains("\"scores\":[5]"))
+        // A small result keeps its texts whole.
+        var short = sample
+        short.text = "Scores: \\boxed{5}"
+        #expect(GenerativeRMReward.samplesDetail([short]).contains("Scores: \\\\boxed{5}"))
     }
 }

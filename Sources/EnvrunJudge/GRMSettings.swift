@@ -21,6 +21,10 @@ public struct GRMSettings: Sendable, Equatable, Hashable, Codable {
     /// Send the template's grammar or regex where the judge's server takes one.
     public var constrain: Bool = true
 
+    /// SPCT hinted sampling: tell the judge which response (an input index) is best. Marks training data only;
+    /// never set when scoring rewards.
+    public var hintBest: Int?
+
     public init(samples: Int = 1) { self.samples = samples }
 
     public var effectiveTemperature: Double { temperature ?? (samples > 1 ? 0.5 : 0) }
@@ -34,5 +38,6 @@ public struct GRMSettings: Sendable, Equatable, Hashable, Codable {
         case minValid = "min_valid"
         case kMeta = "k_meta"
         case lengthPenalty = "length_penalty"
+        case hintBest = "hint_best"
     }
 }

@@ -51,7 +51,7 @@ public struct GenerativeRewardModel: Sendable {
             return result
         }
         let key = JudgeCache.Key(
-            judge: result.judge, template: template.id, query: query, responses: responses, settings: settings,
+            judge: result.judge, template: template, query: query, responses: responses, settings: settings,
             metaRM: metaRM?.name)
         if let cache {
             if var hit = await cache.get(key) {
@@ -146,7 +146,8 @@ public struct GenerativeRewardModel: Sendable {
 
     func sample(_ j: Int, order: [Int], query: String, responses: [String], settings: GRMSettings) async -> GRMSample {
         let n = responses.count
-        let messages = template.messages(query: query, responses: order.map { responses[$0] })
+        let messages = Self.withHint(
+            template.messages(query: query, responses: order.map { responses[$0] }), best: settings.hintBest, order: order)
         let constraint = constraint(count: n, settings: settings)
         let seed = settings.seed &+ UInt64(j)
         var s = GRMSample(
@@ -196,6 +197,15 @@ public struct GenerativeRewardModel: Sendable {
         }
     }
 
+    /// SPCT's hinted sampling: the last message says which response, as shown, is the best one.
+    static func withHint(_ messages: [ChatMessage], best: Int?, order: [Int]) -> [ChatMessage] {
+        guard let best, let shown = order.firstIndex(of: best), var last = messages.last else { return messages }
+        var out = messages
+        last.content += "\n\nHint: Response \(shown + 1) is the best response; explain why in your analysis and score accordingly."
+        out[out.count - 1] = last
+        return out
+    }
+
     /// Parses one output into the sample (scores mapped back to input order); false when malformed.
     /// `quoted`: the query and responses shown, so a box the judge quotes from them is not its verdict.
     func read(_ choice: ChatChoice, into s: inout GRMSample, count n: Int, quoted: [String]) -> Bool {
@@ -222,7 +232,8 @@ public struct GenerativeRewardModel: Sendable {
         let order = Array(0..<n)
         let constraint = constraint(count: n, settings: settings)
         let request = ChatRequest(
-            messages: template.messages(query: query, responses: responses), temperature: settings.effectiveTemperature,
+            messages: Self.withHint(template.messages(query: query, responses: responses), best: settings.hintBest, order: order),
+            temperature: settings.effectiveTemperature,
             seed: settings.seed, maxTokens: settings.maxTokens, n: settings.samples, constraint: constraint)
         let start = ContinuousClock.now
         guard let choices = try? await call(request) else { return nil }

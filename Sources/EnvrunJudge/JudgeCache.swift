@@ -4,7 +4,8 @@
 public actor JudgeCache {
     public struct Key: Hashable, Sendable {
         var judge: String
-        var template: String
+        /// The whole template, not only its name@version: two packs may ship different texts under one id.
+        var template: JudgeTemplate
         var query: String
         var responses: [String]
         var settings: GRMSettings

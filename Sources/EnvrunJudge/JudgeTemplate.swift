@@ -5,7 +5,7 @@ import Yams
 /// A judge prompt template: a versioned YAML file (`Judge/templates/NAME-vN.yaml`), never a string literal
 /// in code. `{{query}}`, `{{responses}}` and `{{example}}` fill the user message; `{{index}}` and
 /// `{{response}}` each response block; `{{scores}}` the optional grammar and regex for constrained decoding.
-public struct JudgeTemplate: Sendable, Equatable {
+public struct JudgeTemplate: Sendable, Hashable {
     public var name: String
     public var version: Int
     public var system: String

@@ -15,7 +15,7 @@ struct GRMCommand: AsyncParsableCommand {
             --api-key-env naming the variable that holds the key. --judge and --model default to
             $ENVRUN_JUDGE_URL and $ENVRUN_JUDGE_MODEL.
             """,
-        subcommands: [Score.self, Eval.self, Pack.self])
+        subcommands: [Score.self, Eval.self, Sample.self, Pack.self])
 
     /// Where the judge is and how to sample it: shared by every grm subcommand and `bench grm`.
     struct JudgeOptions: ParsableArguments {
@@ -206,6 +206,64 @@ struct GRMCommand: AsyncParsableCommand {
             print(line("judge", outcome))
             if let s = report.scalarRM { print(line("scalar RM", s)) } else { print("scalar RM       skipped: \(report.scalarRMSkipped ?? "")") }
             print(line("longer wins", report.longerWins))
+        }
+    }
+
+    struct Sample: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "SPCT rejective fine-tuning data: judge samples whose scores single out the labelled best.",
+            discussion: """
+                For each preference pair, draws --samples judge samples (shuffled orders, temperature 0.5 by
+                default); keeps a sample only when its scores single out the human-preferred response; drops pairs
+                every sample got right (too easy). With --hinted, a pair no sample got right is drawn again with
+                the judge told which response is best; such examples carry "hinted": true. Writes JSONL, one
+                example per line: {"item", "messages" (the judge prompt as shown), "completion" (the judge's
+                text), "scores" (as shown), "best_shown", "hinted"}, and prints a summary (--json: as JSON).
+                Pairs `rm train` and `grm eval` hold out are left out (--holdout-every).
+                  envrun grm sample --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz --out rft.jsonl \\
+                    --samples 8 --hinted --limit 200
+                """)
+
+        @OptionGroup var judge: JudgeOptions
+        @Option(help: "Preference pairs: JSONL (or .jsonl.gz) of {prompt, chosen, rejected} or HH-RLHF dialogues.")
+        var pairs: String
+        @Option(help: "Where to write the examples (JSONL).") var out: String
+        @Option(help: "Judge samples drawn per pair (N).") var samplesPerItem = 8
+        @Flag(help: "Draw again, with the best response named, for pairs no sample got right.") var hinted = false
+        @Option(help: "Pairs to use (0: all).") var limit = 100
+        @Option(help: "Leave out every K-th pair (the slice rm train and grm eval hold out; 0: none).") var holdoutEvery = 5
+        @Flag(help: "Print the summary as JSON.") var json = false
+
+        func run() async throws {
+            guard (1...64).contains(samplesPerItem) else { throw ValidationError("--samples-per-item must be 1 to 64") }
+            var loaded = try PreferencePairs.load(pairs)
+            if holdoutEvery > 1 { loaded = PreferencePairs.holdOut(loaded, every: holdoutEvery).train }
+            if limit > 0 { loaded = Array(loaded.prefix(limit)) }
+            guard !loaded.isEmpty else { throw ValidationError("\(pairs): no preference pairs") }
+            let items = loaded.map { RejectiveSampling.Item(query: $0.prompt, responses: [$0.chosen, $0.rejected], best: 0) }
+            var settings = try judge.settings()
+            if judge.temperature == nil { settings.temperature = 0.5 }
+            let started = ContinuousClock.now
+            let (examples, report) = await RejectiveSampling.run(
+                items, model: try judge.generativeRM(cache: false), samples: samplesPerItem, settings: settings,
+                hinted: hinted, concurrency: judge.concurrency
+            ) { done, total in
+                if done == total || done % 10 == 0 {
+                    let s = (ContinuousClock.now - started).milliseconds / 1000
+                    RMCommand.log(String(format: "sampled %d/%d pairs (%.0f s)", done, total, s))
+                }
+            }
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let lines = try examples.map { String(decoding: try enc.encode($0), as: UTF8.self) }
+            try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(toFile: out, atomically: true, encoding: .utf8)
+            if json {
+                print(String(decoding: try enc.encode(report), as: UTF8.self))
+            } else {
+                print("pairs \(report.items): \(report.examples) examples written to \(out) (\(report.hintedExamples) hinted); "
+                      + "\(report.tooEasy) too easy, \(report.rejectedSamples) samples rejected, "
+                      + "\(report.hintedItems) pairs drawn again with a hint, \(report.failedItems) pairs the judge could not score")
+            }
         }
     }
 

@@ -71,3 +71,48 @@ import Testing
         #expect(GRMBench.Timed.union([]) == .zero)
     }
 }
+
+/// `grm sample`: SPCT rejective sampling against the scripted judge.
+@Suite struct RejectiveSamplingTests {
+    @Test func keepsSamplesThatSingleOutTheBestDropsEasyItemsAndHints() async throws {
+        let script: ScriptedJudgeServer.Script = { i, seen in
+            let prompt = "\(seen.body["messages"] ?? "")"
+            let chosenHigh = seen.responses.map { $0.contains("CHOSEN") ? 9 : 2 }
+            if prompt.contains("easy question") { return .text(ScriptedJudgeServer.verdict(chosenHigh)) }
+            if prompt.contains("mixed question") {
+                return .text(ScriptedJudgeServer.verdict(i % 2 == 0 ? chosenHigh : chosenHigh.map { 11 - $0 }))
+            }
+            // hard: always prefers the rejected one, unless told which is best
+            if let hint = (1...2).first(where: { prompt.contains("Hint: Response \($0) is the best") }) {
+                return .text(ScriptedJudgeServer.verdict(seen.responses.indices.map { $0 == hint - 1 ? 9 : 2 }))
+            }
+            return .text(ScriptedJudgeServer.verdict(chosenHigh.map { 11 - $0 }))
+        }
+        try await ScriptedJudgeServer.with(script) { server in
+            var endpoint = JudgeEndpoint(baseURL: server.baseURL, model: "scripted")
+            endpoint.maxConcurrency = 1  // request order = sample order, so "mixed" alternates per sample
+            let model = GenerativeRewardModel(
+                client: OpenAIChatClient(endpoint: endpoint), template: try JudgeTemplate.load(), cache: nil)
+            let items = ["easy question", "mixed question", "hard question"].map {
+                RejectiveSampling.Item(query: $0, responses: ["CHOSEN reply", "REJECTED reply"], best: 0)
+            }
+            let (examples, report) = await RejectiveSampling.run(
+                items, model: model, samples: 4, settings: GRMSettings(), hinted: true, concurrency: 1)
+            #expect(report.items == 3 && report.tooEasy == 1 && report.hintedItems == 1 && report.failedItems == 0)
+            #expect(examples.allSatisfy { $0.item != 0 })  // the easy item is dropped whole
+            let mixed = examples.filter { $0.item == 1 }, hard = examples.filter { $0.item == 2 }
+            #expect(mixed.count == 2 && mixed.allSatisfy { !$0.hinted })
+            #expect(hard.count == 4 && hard.allSatisfy(\.hinted) && report.hintedExamples == 4)
+            #expect(report.rejectedSamples == 2 + 4)  // mixed's wrong half, hard's unhinted four
+            #expect(report.examples == examples.count)
+            for e in examples {
+                // The example is the prompt as shown: the chosen reply sits where best_shown says and scores top.
+                let user = e.messages.last!.content
+                let chosenFirst = user.range(of: "CHOSEN")!.lowerBound < user.range(of: "REJECTED")!.lowerBound
+                #expect(chosenFirst == (e.bestShown == 1))
+                #expect(e.scores[e.bestShown - 1] == e.scores.max() && e.completion.contains("\\boxed{"))
+                #expect(user.contains("Hint: Response") == e.hinted)
+            }
+        }
+    }
+}

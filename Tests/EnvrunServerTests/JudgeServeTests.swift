@@ -160,4 +160,29 @@ struct JudgeServeTests {
             }
         }
     }
+
+    /// Any judge you point it at: runs when ENVRUN_JUDGE_URL and ENVRUN_JUDGE_MODEL are set (optional:
+    /// ENVRUN_JUDGE_API_KEY_ENV names the variable holding the key, ENVRUN_JUDGE_CONSTRAINT the constraint field).
+    @Test("live: the judge at $ENVRUN_JUDGE_URL scores a pack end to end", .timeLimit(.minutes(10)))
+    func liveJudge() async throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let url = env["ENVRUN_JUDGE_URL"].flatMap(URL.init(string:)), let model = env["ENVRUN_JUDGE_MODEL"] else {
+            print("JudgeServeTests.liveJudge skipped: set ENVRUN_JUDGE_URL and ENVRUN_JUDGE_MODEL to run it against a judge")
+            return
+        }
+        var endpoint = JudgeEndpoint(baseURL: url, model: model)
+        endpoint.apiKeyEnv = env["ENVRUN_JUDGE_API_KEY_ENV"]
+        endpoint.timeoutSeconds = 300
+        if let c = env["ENVRUN_JUDGE_CONSTRAINT"] { endpoint.constraintField = try #require(JudgeEndpoint.ConstraintField(rawValue: c)) }
+        try await Self.withServer(judge: endpoint) { client in
+            let response = try await client.send(.post, "/v1/score", value: ScoreRequest(items: Self.items))
+            #expect(response.status == .ok)
+            let results = try response.decoded(ScoreResponse.self).results
+            #expect(results[2].status == .ok && results[2].details["route"] == "rule")
+            for r in [results[0], results[1], results[3]] {
+                #expect(r.status == .ok && r.source == .generativeRM && (0...1).contains(r.reward), "\(r.details)")
+            }
+            print("live judge \(model): rewards \(results.map(\.reward))")
+        }
+    }
 }

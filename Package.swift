@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
         .testTarget(name: "EnvrunJudgeTests", dependencies: ["EnvrunJudge", "EnvrunTesting"]),
         .testTarget(
-            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunJudge", "EnvrunVerify", "EnvrunTesting"]),
+            name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunJudge", "EnvrunRM", "EnvrunVerify", "EnvrunTesting"]),
         .testTarget(
             name: "EnvrunServerTests",
             dependencies: [

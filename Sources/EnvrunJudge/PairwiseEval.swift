@@ -55,15 +55,22 @@ public enum PairwiseEval {
         _ pairs: [Pair], model: GenerativeRewardModel, settings: GRMSettings, concurrency: Int = 4,
         progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
     ) async -> Outcome {
+        tally(await verdicts(pairs, model: model, settings: settings, concurrency: concurrency, progress: progress))
+    }
+
+    /// What the judge said of each pair: `.right` (it prefers `chosen`), `.wrong`, `.tie` or `.error`.
+    public static func verdicts(
+        _ pairs: [Pair], model: GenerativeRewardModel, settings: GRMSettings, concurrency: Int = 4,
+        progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async -> [Verdict] {
         let done = Counter()
-        let verdicts = await boundedMap(pairs, limit: concurrency, cancelled: { _ in Verdict.error }) { pair in
+        return await boundedMap(pairs, limit: concurrency, cancelled: { _ in Verdict.error }) { pair in
             let result = await model.score(query: pair.prompt, responses: [pair.chosen, pair.rejected], settings: settings)
             progress(done.next(), pairs.count)
             guard result.status == .ok, result.votes.count == 2 else { return Verdict.error }
             if result.votes[0] == result.votes[1] { return .tie }
             return result.votes[0] > result.votes[1] ? .right : .wrong
         }
-        return tally(verdicts)
     }
 
     /// The "longer response wins" baseline (the verbosity bias a judge must beat).
@@ -81,9 +88,9 @@ public enum PairwiseEval {
         })
     }
 
-    enum Verdict: Sendable { case right, wrong, tie, error }
+    public enum Verdict: Sendable, Equatable { case right, wrong, tie, error }
 
-    static func tally(_ verdicts: [Verdict]) -> Outcome {
+    public static func tally(_ verdicts: [Verdict]) -> Outcome {
         var o = Outcome()
         o.pairs = verdicts.count
         for v in verdicts {

@@ -14,7 +14,7 @@ struct RMCommand: AsyncParsableCommand {
               envrun rm eval  --head Models/hh-helpful-head --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz
               envrun rm score --prompt "How do I boil an egg?" --response "Simmer it for 8 minutes."
             """,
-        subcommands: [Train.self, Eval.self, Score.self])
+        subcommands: [Train.self, Eval.self, Score.self, Distill.self])
 
     struct Common: ParsableArguments {
         @Option(help: "Folder with model.safetensors, vocab.txt and config.json (default: $ENVRUN_ENCODER_DIR or .cache/models/all-MiniLM-L6-v2).")

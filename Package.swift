@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "EnvrunJudge",
             dependencies: [
-                "EnvrunCore",
+                "EnvrunCore", "EnvrunRM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import EnvrunCore
+import EnvrunRM
 import Foundation
 import Synchronization
 
@@ -6,16 +7,8 @@ import Synchronization
 /// (in a shuffled order per sample), and the judge is right when the labelled better one gets the higher
 /// vote. Ties and errors are counted apart, never as right or wrong.
 public enum PairwiseEval {
-    public struct Pair: Sendable, Equatable {
-        public var prompt: String
-        public var chosen: String
-        public var rejected: String
-        public init(prompt: String, chosen: String, rejected: String) {
-            self.prompt = prompt
-            self.chosen = chosen
-            self.rejected = rejected
-        }
-    }
+    /// A preference pair: `EnvrunRM`'s, as `rm train` reads them.
+    public typealias Pair = PreferencePair
 
     public struct Outcome: Sendable, Equatable, Codable {
         public var pairs = 0
@@ -29,6 +22,13 @@ public enum PairwiseEval {
             return scored == 0 ? 0 : (Double(right) + 0.5 * Double(ties)) / Double(scored)
         }
         public init() {}
+
+        /// One line of a report table: the name padded to `width`, the accuracy and the counts.
+        public func line(_ name: String, width: Int = 14, right: String = "right", wrong: String = "wrong") -> String {
+            name.padding(toLength: width, withPad: " ", startingAt: 0)
+                + String(format: " %.4f  (\(right) %d, \(wrong) %d, ties %d, errors %d)", accuracy, self.right, self.wrong,
+                         ties, errors)
+        }
 
         enum CodingKeys: String, CodingKey { case pairs, right, wrong, ties, errors, accuracy }
         public func encode(to encoder: any Encoder) throws {

@@ -52,8 +52,8 @@ public enum RMDistillation {
         outDir: String, log: @escaping @Sendable (String) -> Void
     ) async throws -> Report {
         let split = PreferencePairs.holdOut(all, every: max(2, options.holdoutEvery))
-        let train = Array(split.train.prefix(options.trainPairs)).map(Self.pair)
-        let held = Array(split.heldOut.prefix(options.heldOutPairs)).map(Self.pair)
+        let train = Array(split.train.prefix(options.trainPairs))
+        let held = Array(split.heldOut.prefix(options.heldOutPairs))
         guard train.count >= 2, !held.isEmpty else {
             throw EnvrunError(.invalidInput, "need at least 2 training pairs and 1 held-out pair (got \(train.count), \(held.count))", field: "pairs")
         }
@@ -113,9 +113,5 @@ public enum RMDistillation {
             judgeVsHumanTrain: PairwiseEval.tally(trainVerdicts), judgeVsHuman: PairwiseEval.tally(heldVerdicts),
             headVsJudge: PairwiseEval.tally(vsJudge), headVsHuman: PairwiseEval.tally(headVerdicts),
             longerWinsVsHuman: PairwiseEval.longerWins(held))
-    }
-
-    static func pair(_ p: PreferencePair) -> PairwiseEval.Pair {
-        PairwiseEval.Pair(prompt: p.prompt, chosen: p.chosen, rejected: p.rejected)
     }
 }

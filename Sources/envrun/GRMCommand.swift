@@ -166,7 +166,7 @@ struct GRMCommand: AsyncParsableCommand {
             if holdoutEvery > 1 { loaded = PreferencePairs.holdOut(loaded, every: holdoutEvery).heldOut }
             if limit > 0 { loaded = Array(loaded.prefix(limit)) }
             guard !loaded.isEmpty else { throw ValidationError("\(pairs): no preference pairs") }
-            let list = loaded.map { PairwiseEval.Pair(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
+            let list = loaded
             let model = try judge.generativeRM()
             let started = ContinuousClock.now
             let outcome = await PairwiseEval.judge(
@@ -197,11 +197,7 @@ struct GRMCommand: AsyncParsableCommand {
                 print(String(decoding: try enc.encode(report), as: UTF8.self))
                 return
             }
-            func line(_ name: String, _ o: PairwiseEval.Outcome) -> String {
-                name.padding(toLength: 14, withPad: " ", startingAt: 0)
-                    + String(format: " accuracy %.4f  (right %d, wrong %d, ties %d, errors %d)", o.accuracy, o.right,
-                             o.wrong, o.ties, o.errors)
-            }
+            func line(_ name: String, _ o: PairwiseEval.Outcome) -> String { o.line(name) }
             print("pairs \(list.count)")
             print(line("judge", outcome))
             if let s = report.scalarRM { print(line("scalar RM", s)) } else { print("scalar RM       skipped: \(report.scalarRMSkipped ?? "")") }

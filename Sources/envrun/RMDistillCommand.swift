@@ -52,8 +52,7 @@ extension RMCommand {
                 return
             }
             func line(_ name: String, _ o: PairwiseEval.Outcome) -> String {
-                name.padding(toLength: 28, withPad: " ", startingAt: 0)
-                    + String(format: " %.4f  (agree %d, disagree %d, ties %d, errors %d)", o.accuracy, o.right, o.wrong, o.ties, o.errors)
+                o.line(name, width: 24, right: "agree", wrong: "disagree")
             }
             print("training pairs \(report.trainPairs): the judge preferred one in \(report.labelled) (ties \(report.judgeTies), errors \(report.judgeErrors))")
             print(line("judge vs human (train)", report.judgeVsHumanTrain))

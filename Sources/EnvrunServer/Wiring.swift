@@ -80,6 +80,14 @@ public enum ServerWiring {
             await close()
             throw error
         }
+        for info in environment.packs() {
+            guard let judge = (try? environment.pack(named: info.name))?.manifest.reward.generativeRM?.judge,
+                  dependencies.judges.clients[judge] == nil
+            else { continue }
+            logger.warning(
+                "pack \(info.name) names judge \"\(judge)\", which is not configured: its judged items will answer status error",
+                metadata: ["hint": "envrun serve --judge-url URL --judge-model NAME, or judges: in --config"])
+        }
         return Parts(environment: environment, executor: executor, languages: languages, close: close)
     }
 

@@ -14,7 +14,7 @@ struct ShippedPacksTests {
         let packs = try PackLibrary.load(directory: shippedPacks)
         let counts = Dictionary(uniqueKeysWithValues: packs.map { ($0.name, $0.tasks.count) })
         #expect(counts == ["arith": 1000, "gsm8k": 1319, "hh-grm-rule": 400, "hh-helpful": 2352, "humaneval": 164,
-                           "math500": 500, "mbpp": 974])
+                           "math500": 500, "mbpp": 974, "mixed": 100])
         for pack in packs {
             for file in ["SOURCE.md"] + (pack.name == "arith" ? [] : ["LICENSE"]) {
                 #expect(FileManager.default.fileExists(atPath: pack.directory.appendingPathComponent(file).path),
@@ -23,7 +23,7 @@ struct ShippedPacksTests {
         }
         let verifiers = Dictionary(uniqueKeysWithValues: packs.map { ($0.name, $0.manifest.reward.verifier) })
         #expect(verifiers == ["arith": .math, "gsm8k": .math, "hh-grm-rule": .grmRule, "hh-helpful": .scalarRM,
-                              "humaneval": .codeTests, "math500": .math, "mbpp": .codeTests])
+                              "humaneval": .codeTests, "math500": .math, "mbpp": .codeTests, "mixed": .hybrid])
     }
 
     /// Every shipped pack's first task through the real router (fake sandbox judge and RM, the scripted LLM
@@ -31,7 +31,7 @@ struct ShippedPacksTests {
     @Test func everyShippedPackRoutesAsItsVerifierSays() async throws {
         let expected: [String: String] = [
             "arith": "rule", "gsm8k": "rule", "math500": "rule", "humaneval": "rule", "mbpp": "rule",
-            "hh-grm-rule": "rule", "hh-helpful": "scalar_rm",
+            "hh-grm-rule": "rule", "hh-helpful": "scalar_rm", "mixed": "rule",
         ]
         let verdict: ScriptedJudgeServer.Script = { _, seen in .text(ScriptedJudgeServer.verdict(seen.responses.map { _ in 7 })) }
         try await ScriptedJudgeServer.with(verdict) { server in
@@ -52,6 +52,20 @@ struct ShippedPacksTests {
                 #expect(judged.details["route"] == "generative_rm" && judged.status == .ok && judged.reward == 6.0 / 9,
                         "\(pack.name): \(judged.details)")
             }
+            // The mixed pack as shipped: its gold-answer task to the rule, an open group the RM cannot tell
+            // apart (equal lengths: the fake RM scores length) to the judge, a group it can to the RM.
+            let mixed = try TaskPack.load(directory: shippedPacks.appendingPathComponent("mixed"))
+            let rewarder = RewarderFactory.make(
+                spec: mixed.manifest.reward, dependencies: deps, models: ScalarRMCache(factory: deps.scalarRMFactory))
+            let math = try #require(mixed.task(id: "gsm8k/test-0000")), open = try #require(mixed.task(id: "hh/test-0000"))
+            let other = try #require(mixed.task(id: "hh/test-0001"))
+            let results = await rewarder.score(batch: [
+                (math, "\\boxed{18}"), (open, "Sure, here you go."), (open, "No, I will not."),
+                (other, "Short."), (other, String(repeating: "A much longer and more detailed answer. ", count: 5)),
+            ])
+            #expect(results.map { $0.details["route"] } == ["rule", "generative_rm", "generative_rm", "scalar_rm", "scalar_rm"],
+                    "\(results.map(\.details))")
+            #expect(results[0].reward == 1 && results.allSatisfy { $0.status == .ok })
         }
     }
 

@@ -10,9 +10,10 @@ struct GRMCommand: AsyncParsableCommand {
         commandName: "grm",
         abstract: "Generative reward model: an OpenAI-compatible LLM judge writes principles, critiques and 1–10 scores.",
         discussion: """
-            Any OpenAI-compatible server is a judge: vLLM (vllm serve MODEL), SGLang, llama.cpp's server or
-            llama-cpp-python (the set-up installs one with SmolLM2-135M in .cache/judge), or a hosted API with
-            --api-key-env naming the variable that holds the key. --judge and --model default to
+            Any OpenAI-compatible server is a judge: vLLM (vllm serve MODEL), SGLang,
+            llama.cpp's server or llama-cpp-python (the set-up installs one with
+            SmolLM2-135M in .cache/judge), or a hosted API with --api-key-env naming the
+            variable that holds the key. --judge and --model default to
             $ENVRUN_JUDGE_URL and $ENVRUN_JUDGE_MODEL.
             """,
         subcommands: [Score.self, Eval.self, Sample.self, Pack.self])
@@ -82,12 +83,14 @@ struct GRMCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Score 1–16 responses to one prompt in one judge prompt.",
             discussion: """
-                Prints one line per response (score, mean, votes) and the judge's text; with --json one object:
-                {"status", "scores": [one number per response, in input order: the voted mean mapped onto
-                [0, 1]], "means", "votes", "ties", "samples": [every sample: order shown, seed, text, scores]}.
-                A judge that gives no usable scores exits 1 with status "error" and its text.
-                  envrun grm score --judge http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-7B-Instruct \\
-                    --prompt "How do I boil an egg?" --response "..." --response "..." --samples 4
+                Prints one line per response (score, mean, votes) and the judge's text; with
+                --json one object: {"status", "scores": [one number per response, in input
+                order: the voted mean mapped onto [0, 1]], "means", "votes", "ties",
+                "samples": [every sample: order shown, seed, text, scores]}. A judge that
+                gives no usable scores exits 1 with status "error" and its text.
+                  envrun grm score --judge http://127.0.0.1:8000/v1 \\
+                    --model Qwen/Qwen2.5-7B-Instruct --samples 4 \\
+                    --prompt "How do I boil an egg?" --response "..." --response "..."
                 """)
 
         @OptionGroup var judge: JudgeOptions
@@ -130,10 +133,12 @@ struct GRMCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pairwise accuracy of the judge on preference pairs, beside the scalar RM and \"longer wins\".",
             discussion: """
-                Each pair's two responses are judged in one prompt (shuffled per sample); the judge is right
-                when the labelled better one gets the higher vote (ties count half, errors apart). The scalar
-                RM (--head) and the longer-wins baseline are measured on the same pairs in the same run.
-                  envrun grm eval --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz --limit 200
+                Each pair's two responses are judged in one prompt (shuffled per sample);
+                the judge is right when the labelled better one gets the higher vote (ties
+                count half, errors apart). The scalar RM (--head) and the longer-wins
+                baseline are measured on the same pairs in the same run.
+                  envrun grm eval --limit 200 \\
+                    --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz
                 """)
 
         @OptionGroup var judge: JudgeOptions
@@ -209,15 +214,17 @@ struct GRMCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "SPCT rejective fine-tuning data: judge samples whose scores single out the labelled best.",
             discussion: """
-                For each preference pair, draws --samples judge samples (shuffled orders, temperature 0.5 by
-                default); keeps a sample only when its scores single out the human-preferred response; drops pairs
-                every sample got right (too easy). With --hinted, a pair no sample got right is drawn again with
-                the judge told which response is best; such examples carry "hinted": true. Writes JSONL, one
-                example per line: {"item", "messages" (the judge prompt as shown), "completion" (the judge's
-                text), "scores" (as shown), "best_shown", "hinted"}, and prints a summary (--json: as JSON).
-                Pairs `rm train` and `grm eval` hold out are left out (--holdout-every).
-                  envrun grm sample --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz --out rft.jsonl \\
-                    --samples 8 --hinted --limit 200
+                For each preference pair, draws --samples-per-item judge samples (shuffled
+                orders, temperature 0.5 by default); keeps a sample only when its scores
+                single out the human-preferred response; drops pairs every sample got right
+                (too easy). With --hinted, a pair no sample got right is drawn again with
+                the judge told which response is best; such examples carry "hinted": true.
+                Writes JSONL, one example per line: {"item", "messages" (the judge prompt as
+                shown), "completion" (the judge's text), "scores" (as shown), "best_shown",
+                "hinted"}, and prints a summary (--json: as JSON). Pairs `rm train` and `grm
+                eval` hold out are left out (--holdout-every).
+                  envrun grm sample --out rft.jsonl --samples-per-item 8 --hinted \\
+                    --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz
                 """)
 
         @OptionGroup var judge: JudgeOptions
@@ -267,13 +274,16 @@ struct GRMCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a grm_rule task pack from preference pairs (SPCT's rule-based RL for training a judge).",
             discussion: """
-                Each task's prompt is the judge prompt of the template for one pair's two responses, in an order
-                drawn from --seed (the labelled best is first in about half of them); metadata.grm_best names
-                where the chosen response is shown. The pack's reward is grm_rule: +1 when the policy's scores
-                single out the chosen response, −1 otherwise (malformed: −1). The pairs `rm train` and `grm eval`
-                hold out (every --holdout-every-th) are left out. Writes DIR/tasks.jsonl; write pack.yaml,
-                LICENSE and SOURCE.md by hand (the shipped Tasks/hh-grm-rule shows how), and gzip with gzip -9n.
-                  envrun grm pack --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz --out Tasks/hh-grm-rule
+                Each task's prompt is the judge prompt of the template for one pair's two
+                responses, in an order drawn from --seed (the labelled best is first in
+                about half of them); metadata.grm_best names where the chosen response is
+                shown. The pack's reward is grm_rule: +1 when the policy's scores single out
+                the chosen response, −1 otherwise (malformed: −1). The pairs `rm train` and
+                `grm eval` hold out (every --holdout-every-th) are left out. Writes
+                DIR/tasks.jsonl; write pack.yaml, LICENSE and SOURCE.md by hand (the shipped
+                Tasks/hh-grm-rule shows how), and gzip with gzip -9n.
+                  envrun grm pack --out Tasks/hh-grm-rule \\
+                    --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz
                 """)
 
         @Option(help: "Preference pairs: JSONL (or .jsonl.gz) of {prompt, chosen, rejected} or HH-RLHF dialogues.")
@@ -330,10 +340,11 @@ struct BenchGRMCommand: AsyncParsableCommand {
         commandName: "grm",
         abstract: "envrun's own cost per generative-RM scoring beside the judge's time, and a cache hit's cost.",
         discussion: """
-            Rows, measured in one run: an in-process judge that answers at once (every millisecond is
-            envrun's: prompt, shuffles, parsing, voting, cache key; target ≤ 1 ms), a cache hit, and with
-            --judge/--model (or $ENVRUN_JUDGE_URL) a real judge, split into time with a judge call in flight and
-            envrun's time outside it. Build with -c release to measure.
+            Rows, measured in one run: an in-process judge that answers at once (every
+            millisecond is envrun's: prompt, shuffles, parsing, voting, cache key;
+            target ≤ 1 ms), a cache hit, and with --judge/--model (or $ENVRUN_JUDGE_URL)
+            a real judge, split into time with a judge call in flight and envrun's time
+            outside it. Build with -c release to measure.
             """)
 
     @OptionGroup var judge: GRMCommand.JudgeOptions

@@ -10,13 +10,16 @@ extension RMCommand {
         static let configuration = CommandConfiguration(
             abstract: "RLAIF distillation: a judge labels preference pairs, a scalar head learns the judge's preferences.",
             discussion: """
-                The judge (see envrun grm --help) scores each training pair's two responses; the response it
-                prefers becomes "chosen" (ties and failures are dropped) and the head is trained on those labels
-                as rm train trains (written to OUT with OUT/judge-pairs.jsonl). Then, on the held-out slice
-                (every --holdout-every-th pair, never trained on), it reports the judge against the human labels,
-                the head against the judge and the head against the human labels, beside longer-wins.
-                  envrun rm distill --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz --out Models/distilled \\
-                    --judge http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-7B-Instruct --train-pairs 500
+                The judge (see envrun grm --help) scores each training pair's two responses;
+                the response it prefers becomes "chosen" (ties and failures are dropped) and
+                the head is trained on those labels as rm train trains (written to OUT with
+                OUT/judge-pairs.jsonl). Then, on the held-out slice (every
+                --holdout-every-th pair, never trained on), it reports the judge against the
+                human labels, the head against the judge and the head against the human
+                labels, beside longer-wins.
+                  envrun rm distill --out Models/distilled --train-pairs 500 \\
+                    --pairs ../shared/data/hh-rlhf/helpful-base/test.jsonl.gz \\
+                    --judge http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-7B-Instruct
                 """)
 
         @OptionGroup var common: Common

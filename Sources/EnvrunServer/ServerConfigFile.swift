@@ -115,7 +115,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         if let judges = mapping["judges"]?.sequence {
             let judgeKeys = Set(JudgeConfig.CodingKeys.allCases.map(\.rawValue))
             for (i, entry) in judges.enumerated() {
-                for key in entry.mapping.map { Array($0.keys) } ?? [] where !judgeKeys.contains(key.string ?? "") {
+                for key in entry.mapping.map({ Array($0.keys) }) ?? [] where !judgeKeys.contains(key.string ?? "") {
                     throw ConfigurationError(
                         "\(path): judges[\(i)]: unknown setting '\(key.string ?? "\(key)")'", field: "judges")
                 }

@@ -180,6 +180,22 @@ import Testing
         }
     }
 
+    @Test func theCacheIsBoundedByBytes() async throws {
+        try await ScriptedJudgeServer.with(Self.fair) { server in
+            let cache = JudgeCache(capacity: 100_000, maxBytes: 64 * 1024)
+            let model = GenerativeRewardModel(
+                client: OpenAIChatClient(endpoint: JudgeEndpoint(baseURL: server.baseURL, model: "scripted")),
+                template: try JudgeTemplate.load(), cache: cache)
+            let response = String(repeating: "good ", count: 800)  // 4 KB
+            for i in 0..<40 { _ = await model.score(query: "q\(i)", responses: [response]) }
+            let bytes = await cache.bytes, count = await cache.count
+            #expect(bytes <= 64 * 1024 && count < 40, "\(bytes) bytes, \(count) entries")
+            let newest = await model.score(query: "q39", responses: [response])
+            let oldest = await model.score(query: "q0", responses: [response])
+            #expect(newest.cached && !oldest.cached)  // the newest stays, the oldest went
+        }
+    }
+
     @Test func metaRMKeepsOnlyTheBestRatedSamples() async throws {
         // Samples alternate between a careful and a careless critique; the careless ones score backwards.
         try await ScriptedJudgeServer.with({ i, seen in

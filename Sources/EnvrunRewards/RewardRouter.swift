@@ -89,15 +89,18 @@ public struct RewardRouter: Rewarder {
         for i in scalarItems {
             out[i] = Self.routed(scalarResults[i]!, "scalar_rm", "\(overridden(i)) is scalar_rm")
         }
+        let openGroups = Self.groups(open, batch)
+        var groupSize: [Int: Int] = [:]
+        for group in openGroups { for i in group { groupSize[i] = group.count } }
         var escalate: [Int: String] = [:]
-        for (group, reason) in escalations(open, batch, scalarResults) {
+        for (group, reason) in escalations(openGroups, scalarResults) {
             for i in group { escalate[i] = reason }
         }
         for i in open where escalate[i] == nil {
             var reason = Self.verifiable(batch[i].task)
                 ? "the rule could not score the response (\(ruled[i]?.details["verdict"] ?? "not_applicable"))"
                 : "the task is open (no answer, tests or I/O cases)"
-            if let note = spreadNote(i, open, batch, scalarResults) { reason += "; \(note)" }
+            if let note = spreadNote(groupSize: groupSize[i] ?? 1) { reason += "; \(note)" }
             if scalar == nil && judge != nil && settings.escalate != .never {
                 escalate[i] = reason + "; no scalar RM, so the judge"
                 continue
@@ -158,25 +161,36 @@ public struct RewardRouter: Rewarder {
         return out
     }
 
-    /// One batch through `source`; with no source, each item answers `not_applicable` saying what is missing.
-    func scoreBy(_ source: (any Rewarder)?, _ items: [Int], _ batch: [Item], missing: String) async -> [Int: RewardResult] {
+    /// What a missing model source answers: `not_applicable` from that source, saying what the pack lacks.
+    struct Missing {
+        let source: RewardSource
+        let reason: String
+    }
+
+    /// One batch through `source`; with no source, each item answers `missing`.
+    func scoreBy(_ source: (any Rewarder)?, _ items: [Int], _ batch: [Item], missing: Missing) async -> [Int: RewardResult] {
         guard !items.isEmpty else { return [:] }
         let results: [RewardResult]
         if let source {
             results = await source.score(batch: items.map { batch[$0] })
         } else {
-            let source: RewardSource = missing == Self.noJudge ? .generativeRM : .scalarRM
-            results = items.map { _ in RewardResult(reward: 0, status: .notApplicable, source: source, details: ["reason": missing]) }
+            results = items.map { _ in
+                RewardResult(reward: 0, status: .notApplicable, source: missing.source, details: ["reason": missing.reason])
+            }
         }
         return Dictionary(uniqueKeysWithValues: zip(items, results))
     }
 
-    /// Same task and prompt: one GRPO group.
+    /// `items` (batch indices) grouped by task id and prompt — a GRPO group — in order of first appearance.
     static func groups(_ items: [Int], _ batch: [Item]) -> [[Int]] {
-        var order: [String] = []
-        var members: [String: [Int]] = [:]
+        struct Key: Hashable {
+            let id: String
+            let prompt: String
+        }
+        var order: [Key] = []
+        var members: [Key: [Int]] = [:]
         for i in items {
-            let key = batch[i].task.id + "\u{0}" + batch[i].task.prompt
+            let key = Key(id: batch[i].task.id, prompt: batch[i].task.prompt)
             if members[key] == nil { order.append(key) }
             members[key, default: []].append(i)
         }
@@ -184,15 +198,15 @@ public struct RewardRouter: Rewarder {
     }
 
     /// Which open groups go to the judge, and why.
-    func escalations(_ open: [Int], _ batch: [Item], _ scalar: [Int: RewardResult]) -> [([Int], String)] {
-        guard judge != nil, !open.isEmpty else { return [] }
+    func escalations(_ groups: [[Int]], _ scalar: [Int: RewardResult]) -> [([Int], String)] {
+        guard judge != nil, !groups.isEmpty else { return [] }
         switch settings.escalate {
         case .never:
             return []
         case .always:
-            return Self.groups(open, batch).map { ($0, "escalate: always") }
+            return groups.map { ($0, "escalate: always") }
         case .spread:
-            return Self.groups(open, batch).compactMap { group in
+            return groups.compactMap { group in
                 guard group.count >= settings.minGroup else { return nil }
                 let scores = group.compactMap { i in scalar[i].flatMap { $0.status == .ok ? $0.reward : nil } }
                 guard scores.count == group.count, let lo = scores.min(), let hi = scores.max() else {
@@ -205,11 +219,11 @@ public struct RewardRouter: Rewarder {
         }
     }
 
-    func spreadNote(_ i: Int, _ open: [Int], _ batch: [Item], _ scalar: [Int: RewardResult]) -> String? {
+    /// Why a group that stays with the scalar RM under `spread` was not escalated.
+    func spreadNote(groupSize: Int) -> String? {
         guard judge != nil, settings.escalate == .spread else { return nil }
-        let group = Self.groups(open, batch).first { $0.contains(i) } ?? [i]
-        if group.count < settings.minGroup {
-            return "a group of \(group.count) has no spread to judge by, so no escalation"
+        if groupSize < settings.minGroup {
+            return "a group of \(groupSize) has no spread to judge by, so no escalation"
         }
         return "the RM's scores spread at least \(Self.format(settings.spreadBelow)), so no escalation"
     }
@@ -267,8 +281,8 @@ public struct RewardRouter: Rewarder {
         }
     }
 
-    static let noModel = "the pack sets no reward model (reward.model)"
-    static let noJudge = "the pack sets no judge (reward.judge)"
+    static let noModel = Missing(source: .scalarRM, reason: "the pack sets no reward model (reward.model)")
+    static let noJudge = Missing(source: .generativeRM, reason: "the pack sets no judge (reward.judge)")
 
     static func format(_ x: Double) -> String { String(format: "%.3g", x) }
 }

@@ -94,11 +94,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        .target(
+            name: "EnvrunRL",
+            dependencies: [
+                "EnvrunCore", "COpenBLAS", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
+
         .executableTarget(
             name: "envrun",
             dependencies: [
                 "EnvrunCore", "EnvrunSandbox", "EnvrunVerify", "EnvrunRM", "EnvrunRewards",
-                "EnvrunTasks", "EnvrunServer", "EnvrunJudge",
+                "EnvrunTasks", "EnvrunServer", "EnvrunJudge", "EnvrunRL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -107,6 +114,7 @@ let package = Package(
         .testTarget(name: "EnvrunSandboxTests", dependencies: ["EnvrunSandbox", "EnvrunTesting"]),
         .testTarget(name: "EnvrunVerifyTests", dependencies: ["EnvrunVerify"]),
         .testTarget(name: "EnvrunRMTests", dependencies: ["EnvrunRM"]),
+        .testTarget(name: "EnvrunRLTests", dependencies: ["EnvrunRL", "EnvrunTasks", "EnvrunRewards", "EnvrunTesting"]),
         .testTarget(name: "EnvrunJudgeTests", dependencies: ["EnvrunJudge", "EnvrunTesting"]),
         .testTarget(
             name: "EnvrunTasksTests", dependencies: ["EnvrunTasks", "EnvrunRewards", "EnvrunJudge", "EnvrunRM", "EnvrunVerify", "EnvrunTesting"]),

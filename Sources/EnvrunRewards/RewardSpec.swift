@@ -143,11 +143,21 @@ public struct RouteSettings: Sendable, Equatable {
     }
 }
 
+/// A rule that scores the steps of a math response (`RewardResult.stepRewards`).
+public enum MathStepRule: String, Sendable, Equatable, CaseIterable {
+    /// One step per digit of the response's final integer, in the order the response writes them: 1 when
+    /// the digit equals the gold answer's digit of the same place value (missing gold places count as 0),
+    /// else 0. For integer answers only; other answers get no step rewards.
+    case digits
+}
+
 /// A pack's reward spec: the verifier and its parameters.
 public struct RewardSpec: Sendable, Equatable {
     public var verifier: VerifierKind
     /// nil: the defaults injected through `RewardDependencies.mathOptions`.
     public var math: VerifyOptions?
+    /// Process supervision from a rule (`math.step_rewards`): nil gives outcome rewards only.
+    public var mathSteps: MathStepRule?
     public var code: CodeRewardSettings
     public var exact: ExactSettings
     public var regex: RegexSettings

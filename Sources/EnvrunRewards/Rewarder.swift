@@ -106,7 +106,9 @@ public enum RewarderFactory {
         case .exact: return ExactReward(settings: spec.exact)
         case .regex: return RegexReward(settings: spec.regex)
         case .grmRule: return GRMRuleReward()
-        default: return MathReward(options: spec.math ?? dependencies.mathOptions, check: dependencies.mathCheck)
+        default:
+            return MathReward(
+                options: spec.math ?? dependencies.mathOptions, check: dependencies.mathCheck, steps: spec.mathSteps)
         }
     }
 }

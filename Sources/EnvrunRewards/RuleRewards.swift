@@ -6,10 +6,31 @@ import Foundation
 public struct MathReward: Rewarder {
     public var options: VerifyOptions
     let check: MathCheck
+    public var steps: MathStepRule?
 
-    public init(options: VerifyOptions, check: @escaping MathCheck) {
+    public init(options: VerifyOptions, check: @escaping MathCheck, steps: MathStepRule? = nil) {
         self.options = options
         self.check = check
+        self.steps = steps
+    }
+
+    /// The `digits` step rule: the last run of digits in the response against the gold integer, aligned
+    /// at the units place. nil when the gold is not an integer or the response has no digits.
+    public static func digitSteps(gold: String, response: String) -> [Double]? {
+        var g = gold.trimmingCharacters(in: .whitespaces)
+        if g.hasPrefix("-") || g.hasPrefix("+") { g.removeFirst() }
+        guard !g.isEmpty, g.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        let bytes = Array(response.utf8)
+        guard var end = bytes.lastIndex(where: { $0 >= 48 && $0 <= 57 }) else { return nil }
+        end += 1
+        var start = end - 1
+        while start > 0, bytes[start - 1] >= 48, bytes[start - 1] <= 57 { start -= 1 }
+        let digits = Array(bytes[start..<end]), goldDigits = Array(g.utf8)
+        return digits.enumerated().map { i, d in
+            let place = digits.count - 1 - i
+            let gd = place < goldDigits.count ? goldDigits[goldDigits.count - 1 - place] : 48
+            return d == gd ? 1 : 0
+        }
     }
 
     public func score(task: TaskSpec, response: String) async -> RewardResult {
@@ -25,17 +46,22 @@ public struct MathReward: Rewarder {
         case .ok:
             details["verdict"] = result.equivalent ? "correct" : "wrong"
             let reward = result.equivalent ? 1.0 : 0.0
-            return RewardResult(reward: reward, components: ["correct": reward], details: details)
+            return RewardResult(reward: reward, components: ["correct": reward], stepRewards: stepRewards(gold, response), details: details)
         case .unparseable:
             // The response holds no readable answer: the model's fault, a 0 reward.
             details["verdict"] = "no_answer"
-            return RewardResult(reward: 0, components: ["correct": 0], details: details)
+            return RewardResult(reward: 0, components: ["correct": 0], stepRewards: stepRewards(gold, response), details: details)
         case .error:
             // The gold does not parse, a work limit was hit, or the verifier failed: not the model's fault.
             details["verdict"] = "check_failed"
             details["error"] = result.message ?? "the math verifier failed"
             return RewardResult(reward: 0, status: .error, details: details)
         }
+    }
+
+    func stepRewards(_ gold: String, _ response: String) -> [Double]? {
+        guard steps == .digits else { return nil }
+        return Self.digitSteps(gold: gold, response: response)
     }
 
 }

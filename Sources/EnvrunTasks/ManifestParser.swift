@@ -92,11 +92,12 @@ public enum ManifestParser {
             ["verifier"] + (rewardKeys[verifier] ?? []) + routeKeys, context: "for verifier \(verifier.rawValue)")
         var spec = RewardSpec(verifier: verifier)
         if let m = try f.child("math") {
-            try m.rejectUnknownKeys(["last_number_fallback", "float_tolerance"])
+            try m.rejectUnknownKeys(["last_number_fallback", "float_tolerance", "step_rewards"])
             var options = VerifyOptions()
             if let v = try m.bool("last_number_fallback") { options.lastNumberFallback = v }
             options.floatTolerance = try m.double("float_tolerance")
             spec.math = options
+            spec.mathSteps = try m.oneOf("step_rewards", MathStepRule.self)
         }
         if let v = try f.bool("case_sensitive") { spec.exact.caseSensitive = v }
         spec.regex.pattern = try f.string("pattern")

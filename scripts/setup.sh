@@ -8,7 +8,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages: compilers the sandbox's languages use, and the native libraries we link.
-APT_PKGS=(libseccomp-dev libopenblas-dev zlib1g-dev pkg-config gcc libc6-dev g++ nodejs python3 python3-venv iproute2 curl)
+# chromium-headless-shell: the test that renders `envrun plot` pages in a real browser.
+APT_PKGS=(libseccomp-dev libopenblas-dev zlib1g-dev pkg-config gcc libc6-dev g++ nodejs python3 python3-venv iproute2 curl chromium-headless-shell)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

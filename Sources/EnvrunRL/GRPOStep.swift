@@ -119,6 +119,7 @@ extension GRPODriver {
         m["response/truncated_frac"] = mean(gen.map { $0.truncated ? 1 : 0 })
         m["reward/errors"] = Double(ok.filter { !$0 }.count)
         m["reward/dropped_groups"] = Double(dropped)
+        m["actor/samples"] = Double(samples.count)
         m["timing_s/gen"] = tGen.timeIntervalSince(t0)
         m["timing_s/reward"] = tReward.timeIntervalSince(tGen)
         m["timing_s/update"] = tUpdate.timeIntervalSince(tReward)

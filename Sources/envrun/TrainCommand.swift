@@ -29,7 +29,14 @@ struct TrainCommand: AsyncParsableCommand {
 
     @Argument(help: "The run directory (created).") var runDir: String
     @OptionGroup var packsOption: PackCommand.PacksOption
-    @Option(help: "The pack to train on.") var pack = "addition"
+    @Option(help: "tiny (trained in process) or openai (rollouts from a completions server, written as training batches).")
+    var policy = PolicyKind.tiny
+    @Option(help: "The pack to train on; with --policy openai, repeat it to mix packs (e.g. a rule-scored and an RM-scored one).")
+    var pack: [String] = []
+    @Option(help: "--policy openai: the server's /v1 base URL (key: ENVRUN_POLICY_API_KEY).") var policyUrl = "http://127.0.0.1:8031/v1"
+    @Option(help: "--policy openai: the served model name.") var model = "smollm2"
+    @Option(help: "--policy openai: tokens per response.") var maxTokens = 128
+    @Option(help: "--policy openai: sampling temperature.") var temperature = 1.0
     @Option(help: "Seed of weights, data order and sampling.") var seed: UInt64 = 1
     @Flag(help: "Continue the run in RUN_DIR from its checkpoint (its saved config wins over the flags).") var resume = false
 
@@ -76,7 +83,7 @@ struct TrainCommand: AsyncParsableCommand {
 
     func config() -> TrainConfig {
         var c = TrainConfig()
-        c.pack = pack
+        c.pack = pack.first ?? "addition"
         c.seed = seed
         c.steps = steps
         c.promptsPerStep = promptsPerStep
@@ -110,7 +117,32 @@ struct TrainCommand: AsyncParsableCommand {
         return c
     }
 
+    func collect() async throws {
+        var c = CollectConfig()
+        c.packs = pack.isEmpty ? ["gsm8k"] : pack
+        c.seed = seed
+        c.steps = steps
+        c.promptsPerStep = promptsPerStep
+        c.groupSize = groupSize
+        c.convention = AdvantageConvention(style: convention, scaling: scaling)
+        c.discount = discount
+        guard let url = URL(string: policyUrl), let host = url.host, ["127.0.0.1", "localhost", "::1"].contains(host) || ProcessInfo.processInfo.environment["ENVRUN_POLICY_ALLOW_REMOTE"] == "1" else {
+            throw ValidationError("--policy-url must be a loopback URL (set ENVRUN_POLICY_ALLOW_REMOTE=1 for another host)")
+        }
+        let policy = OpenAICompletionsPolicy(baseURL: url, model: model, maxTokens: maxTokens, temperature: temperature, seed: seed)
+        let packs = try packsOption.load(c.packs)
+        let env = PackEnvironment(packs: packs, dependencies: RewardDependencies.live())
+        let dir = RunDirectory(URL(fileURLWithPath: runDir))
+        let collector = try BatchCollector(config: c, environment: env, policy: policy, run: dir)
+        let bar = TrainBar()
+        collector.progress = { bar.draw($0) }
+        try await collector.run()
+        bar.finish()
+        print("wrote \(steps) batches of \(promptsPerStep * groupSize) samples to \(dir.url.path)/batches/ and metrics.jsonl")
+    }
+
     func run() async throws {
+        if policy == .openai { return try await collect() }
         let dir = RunDirectory(URL(fileURLWithPath: runDir))
         let resuming = resume && FileManager.default.fileExists(atPath: dir.configURL.path)
         let cfg = resuming ? try dir.readConfig() : config()
@@ -160,6 +192,8 @@ final class TrainBar: @unchecked Sendable {
         if tty && drawn { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+enum PolicyKind: String, ExpressibleByArgument, CaseIterable { case tiny, openai }
 
 extension Supervision: ExpressibleByArgument {}
 extension AdvantageConvention.Style: ExpressibleByArgument {}

@@ -55,7 +55,8 @@ public enum RunPlot {
             let color = colors[i % colors.count]
             let d = se.points.enumerated().map { j, p in (j == 0 ? "M" : "L") + f(px(p.0)) + " " + f(py(min(max(p.1, y0), y1))) }.joined(separator: " ")
             s += "<path class=\"curve\" data-series=\"\(escape(se.name))\" d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"/>\n"
-            let ly = top + 14 + Double(i) * 14
+            // Bottom right: the curves here rise, so the corner under them stays free.
+            let ly = top + h - 8 - Double(series.count - 1 - i) * 14
             s += "<line x1=\"\(f(left + w - 110))\" x2=\"\(f(left + w - 94))\" y1=\"\(f(ly - 4))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
             s += "<text x=\"\(f(left + w - 90))\" y=\"\(f(ly))\">\(escape(se.name))</text>\n"
         }

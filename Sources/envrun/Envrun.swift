@@ -15,7 +15,7 @@ struct Envrun: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, ExecCommand.self, VerifyCommand.self, PackCommand.self, RMCommand.self,
-            DoctorCommand.self, BenchCommand.self, GRMCommand.self, TrainCommand.self, PlotCommand.self,
+            DoctorCommand.self, BenchCommand.self, GRMCommand.self, TrainCommand.self, PlotCommand.self, RankCommand.self,
         ]
     )
 }

@@ -75,7 +75,7 @@ public final class BatchCollector<P: Policy> {
                 let p = prompts[i / config.groupSize]
                 return ScoreItem(pack: p.pack, taskID: p.taskID, response: samples[i].responseText)
             }
-            let rewards = try await scoreAll(items)
+            let rewards = await scoreAll(env, items, limit: config.scoreConcurrency)
             let tReward = Date()
             let ok = rewards.map { $0.status == .ok }
             let keep = samples.indices.filter { ok[$0] }
@@ -132,24 +132,4 @@ public final class BatchCollector<P: Policy> {
         }
     }
 
-    func scoreAll(_ items: [ScoreItem]) async throws -> [RewardResult] {
-        let env = self.env, limit = max(1, config.scoreConcurrency)
-        return try await withThrowingTaskGroup(of: (Int, RewardResult).self) { group in
-            var results = [RewardResult?](repeating: nil, count: items.count)
-            var next = 0
-            func add() {
-                let i = next
-                next += 1
-                group.addTask {
-                    do { return (i, try await env.score(items[i])) } catch { return (i, RewardResult.error("\(error)")) }
-                }
-            }
-            while next < min(limit, items.count) { add() }
-            while let (i, r) = try await group.next() {
-                results[i] = r
-                if next < items.count { add() }
-            }
-            return results.map { $0! }
-        }
-    }
 }

@@ -206,25 +206,7 @@ public final class GRPODriver {
 
     /// Scores through the Environment with bounded concurrency, in input order.
     func score(taskIDs: [String], texts: [String]) async throws -> [RewardResult] {
-        let env = self.env, pack = config.pack, limit = max(1, config.scoreConcurrency)
-        return try await withThrowingTaskGroup(of: (Int, RewardResult).self) { group in
-            var results = [RewardResult?](repeating: nil, count: texts.count)
-            var next = 0
-            func add() {
-                let i = next
-                next += 1
-                group.addTask {
-                    do { return (i, try await env.score(ScoreItem(pack: pack, taskID: taskIDs[i], response: texts[i]))) } catch {
-                        return (i, RewardResult.error("\(error)"))
-                    }
-                }
-            }
-            while next < min(limit, texts.count) { add() }
-            while let (i, r) = try await group.next() {
-                results[i] = r
-                if next < texts.count { add() }
-            }
-            return results.map { $0! }
-        }
+        let items = zip(taskIDs, texts).map { ScoreItem(pack: config.pack, taskID: $0, response: $1) }
+        return await scoreAll(env, items, limit: config.scoreConcurrency)
     }
 }

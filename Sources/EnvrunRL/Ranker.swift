@@ -46,24 +46,8 @@ public struct Ranker: Sendable {
     /// The output lines for one prompt (one in `best` mode, one per kept response in `filter` mode; a
     /// prompt whose every check failed gives one line with status error).
     public func rank(_ input: Input) async -> [[String: Any]] {
-        let env = self.env
-        var results = [RewardResult](repeating: .error("not scored"), count: input.responses.count)
-        await withTaskGroup(of: (Int, RewardResult).self) { group in
-            var next = 0
-            func add() {
-                let i = next
-                next += 1
-                group.addTask {
-                    let item = ScoreItem(pack: input.pack, taskID: input.taskID, task: input.task, response: input.responses[i])
-                    do { return (i, try await env.score(item)) } catch { return (i, .error("\(error)")) }
-                }
-            }
-            while next < min(max(1, concurrency), input.responses.count) { add() }
-            while let (i, r) = await group.next() {
-                results[i] = r
-                if next < input.responses.count { add() }
-            }
-        }
+        let items = input.responses.map { ScoreItem(pack: input.pack, taskID: input.taskID, task: input.task, response: $0) }
+        let results = await scoreAll(env, items, limit: concurrency)
         let ok = results.indices.filter { results[$0].status == .ok }
         let rewards = ok.map { results[$0].reward }
         var base: [String: Any] = ["pack": input.pack, "n": input.responses.count, "scored": ok.count,

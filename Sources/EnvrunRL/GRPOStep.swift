@@ -27,9 +27,15 @@ extension GRPODriver {
                 ids.append(train[i].id)
             }
         }
-        let gen = policy.generate(prompts: prompts, greedy: false, rng: &rng)
+        // Sampling goes through the `Policy` protocol like any other policy; the RNG comes back out so the
+        // checkpoint holds it.
+        var sampler = TinyRolloutPolicy(policy: policy, rng: rng)
+        let sampled = try await sampler.rollouts(
+            for: idx.map { PolicyPrompt(pack: c.pack, taskID: train[$0].id, text: train[$0].prompt) }, samples: c.groupSize)
+        rng = sampler.rng
+        let gen = sampled.map { (tokens: $0.responseIDs.map(Int32.init), logprobs: $0.logprobs, truncated: $0.truncated) }
         let tGen = Date()
-        let texts = gen.map { policy.codec.decode($0.tokens) }
+        let texts = sampled.map(\.responseText)
         let rewards = try await score(taskIDs: ids, texts: texts)
         let tReward = Date()
 

@@ -8,7 +8,7 @@ import Foundation
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a policy with GRPO on rewards from the Environment (the tiny in-process policy).",
+        abstract: "GRPO on rewards from the Environment: train the tiny policy in process, or write batches from an OpenAI-compatible server.",
         discussion: """
             The tiny policy is a small transformer trained in this process on OpenBLAS. A run is a \
             supervised warm-up that stops at the first held-out evaluation at or above --warmup-until, then \
@@ -22,9 +22,13 @@ struct TrainCommand: AsyncParsableCommand {
             uninterrupted run. Plot with `envrun plot RUN_DIR`.
 
             The README's addition curve:
-              envrun train runs/outcome --pack addition --seed 1
-              envrun train runs/process --pack addition --seed 1 --supervision process
-              envrun train runs/control --pack addition --seed 1 --lr 0
+              envrun train runs/outcome --pack addition --steps 400 --max-minutes 15
+              envrun train runs/process --pack addition --steps 400 --max-minutes 15 --supervision process
+              envrun train runs/control --pack addition --steps 400 --max-minutes 15 --lr 0
+
+            --policy openai samples from a completions server (token log-probs), scores through the \
+            Environment and writes RUN_DIR/batches/step-NNNNNN.jsonl for an external trainer:
+              envrun train runs/hybrid --policy openai --pack gsm8k --pack hh-helpful --steps 10
             """)
 
     @Argument(help: "The run directory (created).") var runDir: String
@@ -39,6 +43,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "--policy openai: sampling temperature.") var temperature = 1.0
     @Option(help: "Seed of weights, data order and sampling.") var seed: UInt64 = 1
     @Flag(help: "Continue the run in RUN_DIR from its checkpoint (its saved config wins over the flags).") var resume = false
+    @Flag(help: "Start afresh in a RUN_DIR that already holds a run (its metrics and checkpoint are replaced).") var overwrite = false
 
     @Option(help: "GRPO steps.") var steps = 300
     @Option(help: "Prompts per GRPO step.") var promptsPerStep = 32
@@ -142,8 +147,12 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if policy == .openai { return try await collect() }
         let dir = RunDirectory(URL(fileURLWithPath: runDir))
+        let existing = FileManager.default.fileExists(atPath: dir.configURL.path) || FileManager.default.fileExists(atPath: dir.metricsURL.path)
+        if existing, !resume, !overwrite {
+            throw EnvrunError(.invalidInput, "\(runDir) already holds a run: pass --resume to continue it or --overwrite to start afresh", field: "run_dir")
+        }
+        if policy == .openai { return try await collect() }
         let resuming = resume && FileManager.default.fileExists(atPath: dir.configURL.path)
         let cfg = resuming ? try dir.readConfig() : config()
         let packs = try packsOption.load([cfg.pack])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EnvrunCore
+import EnvrunJudge
 import EnvrunRL
 import EnvrunRewards
 import EnvrunTasks
@@ -40,6 +41,9 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "--policy openai: the server's /v1 base URL (key: ENVRUN_POLICY_API_KEY).") var policyUrl = "http://127.0.0.1:8031/v1"
     @Option(help: "--policy openai: the served model name.") var model = "smollm2"
     @Option(help: "--policy openai: tokens per response.") var maxTokens = 128
+    @Option(help: "A judge (OpenAI-compatible /v1 base URL) for generative_rm and hybrid packs, as the judge named default.")
+    var judgeUrl: String?
+    @Option(help: "The judge's model name.") var judgeModel = "smollm2"
     @Option(help: "--policy openai: sampling temperature.") var temperature = 1.0
     @Option(help: "Seed of weights, data order and sampling.") var seed: UInt64 = 1
     @Flag(help: "Continue the run in RUN_DIR from its checkpoint (its saved config wins over the flags).") var resume = false
@@ -136,7 +140,7 @@ struct TrainCommand: AsyncParsableCommand {
         }
         let policy = OpenAICompletionsPolicy(baseURL: url, model: model, maxTokens: maxTokens, temperature: temperature, seed: seed)
         let packs = try packsOption.load(c.packs)
-        let env = PackEnvironment(packs: packs, dependencies: RewardDependencies.live())
+        let env = PackEnvironment(packs: packs, dependencies: try dependencies())
         let dir = RunDirectory(URL(fileURLWithPath: runDir))
         let collector = try BatchCollector(config: c, environment: env, policy: policy, run: dir)
         let bar = TrainBar()
@@ -144,6 +148,17 @@ struct TrainCommand: AsyncParsableCommand {
         try await collector.run()
         bar.finish()
         print("wrote \(steps) batches of \(promptsPerStep * groupSize) samples to \(dir.url.path)/batches/ and metrics.jsonl")
+    }
+
+    /// The live reward dependencies, with the judge when --judge-url names one (without it, judge-scored
+    /// samples get status error and are masked).
+    func dependencies() throws -> RewardDependencies {
+        var d = RewardDependencies.live()
+        if let judgeUrl {
+            guard let url = URL(string: judgeUrl), url.host != nil else { throw ValidationError("--judge-url is not a URL: \(judgeUrl)") }
+            d.judges = JudgePool(clients: ["default": OpenAIChatClient(endpoint: JudgeEndpoint(baseURL: url, model: judgeModel))])
+        }
+        return d
     }
 
     func run() async throws {

@@ -140,6 +140,12 @@ public protocol Environment: Sendable {
     func step(episodeID: String, action: String) async throws -> StepResult
 }
 
+/// An environment that scores a whole batch at once, so a reward model sees the batch together; each
+/// item still gets its own result or error. The server's `BatchScorer` and the RL driver use it when the environment offers it.
+public protocol BatchScoring: Sendable {
+    func score(batch items: [ScoreItem]) async -> [Result<RewardResult, EnvrunError>]
+}
+
 extension Environment {
     public func reset(pack: String, taskID: String, client: ClientKey) async throws -> StepResult {
         try await reset(pack: pack, taskID: taskID)

@@ -92,8 +92,3 @@ public struct BatchScorer: Sendable {
     }
 }
 
-/// An environment that scores a whole batch at once, so a reward model sees the batch together; each
-/// item still gets its own result or error. `BatchScorer` uses it when the environment offers it.
-public protocol BatchScoring: Sendable {
-    func score(batch items: [ScoreItem]) async -> [Result<RewardResult, EnvrunError>]
-}

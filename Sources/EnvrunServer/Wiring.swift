@@ -112,4 +112,4 @@ struct UnavailableExecutor: CodeExecutor {
     }
 }
 
-extension PackEnvironment: BatchScoring {}
+

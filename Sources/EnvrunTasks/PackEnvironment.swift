@@ -5,7 +5,7 @@ import Logging
 
 /// The `Environment` over a directory of task packs: single-turn scoring and multi-turn episodes.
 /// Immutable after init (packs and rewarders); the open episodes live in an actor.
-public struct PackEnvironment: Environment {
+public struct PackEnvironment: Environment, BatchScoring {
     struct Entry: Sendable {
         let pack: TaskPack
         let rewarder: any Rewarder

@@ -24,6 +24,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return range.lowerBound + Int(x % width)
     }
 
+    /// Fisher–Yates shuffle in place: the same order for the same seed on every platform and Swift version
+    /// (the standard library's `shuffle(using:)` does not promise its algorithm).
+    public mutating func shuffle<T>(_ a: inout [T]) {
+        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, int(in: 0...i)) }
+    }
+
     /// Uniform in [0, 1).
     public mutating func unit() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
 

@@ -129,7 +129,7 @@ public struct GenerativeRewardModel: Sendable {
             guard settings.shuffle, n > 1 else { return Array(0..<n) }
             var rng = SplitMix64(seed: settings.seed &+ UInt64(j / n) &* 0x9E37_79B9)
             var base = Array(0..<n)
-            for i in stride(from: n - 1, to: 0, by: -1) { base.swapAt(i, rng.int(in: 0...i)) }
+            rng.shuffle(&base)
             return (0..<n).map { base[($0 + j) % n] }
         }
         return await withTaskGroup(of: GRMSample.self) { group in

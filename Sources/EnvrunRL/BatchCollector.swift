@@ -41,7 +41,7 @@ public final class BatchCollector<P: Policy> {
             }
             var all = try environment.tasks(pack: name, offset: 0, limit: info.taskCount)
             var r = SplitMix64(seed: config.seed &+ UInt64(tasks.count))
-            for i in stride(from: all.count - 1, to: 0, by: -1) { all.swapAt(i, r.int(in: 0...i)) }
+            r.shuffle(&all)
             tasks[name] = all
             cursors[name] = 0
         }

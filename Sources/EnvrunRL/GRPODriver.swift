@@ -38,7 +38,7 @@ public final class GRPODriver {
     var rng: SplitMix64
     let train: [TaskSpec]
     let eval: [TaskSpec]
-    var trainPrompts: [[Int32]]
+    let trainPrompts: [[Int32]]
     let evalPrompts: [[Int32]]
     var phase = "warmup"
     var step = 0
@@ -96,7 +96,7 @@ public final class GRPODriver {
     func shuffled(epoch: Int) -> [Int] {
         var r = SplitMix64(seed: config.seed &+ UInt64(epoch) &* 0x9E37_79B9)
         var idx = Array(0..<train.count)
-        for i in stride(from: idx.count - 1, to: 0, by: -1) { idx.swapAt(i, r.int(in: 0...i)) }
+        r.shuffle(&idx)
         return idx
     }
 

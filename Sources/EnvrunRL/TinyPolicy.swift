@@ -126,14 +126,21 @@ public struct TinyPolicy: Sendable {
         return (tokens, L)
     }
 
+    /// The forward pass over prompt+response rows and the log-softmax of every position.
+    func forwardLogSoftmax(_ prompts: [[Int32]], _ responses: [[Int32]], model m: TinyTransformer)
+        -> (acts: TinyTransformer.Activations, lsm: [Double], length: Int)
+    {
+        let (tokens, L) = pack(prompts, responses)
+        let acts = m.forward(tokens: tokens, batch: prompts.count, length: L)
+        return (acts, logSoftmaxRows(acts.logits, rows: prompts.count * L, vocab: DigitCodec.vocabulary), L)
+    }
+
     /// Log-probs of each response token under `parameters` (default: the current weights).
     public func logprobs(prompts: [[Int32]], responses: [[Int32]], parameters: [Double]? = nil) -> [[Double]] {
         var m = model
         if let parameters { m.parameters = parameters }
-        let (tokens, L) = pack(prompts, responses)
-        let acts = m.forward(tokens: tokens, batch: prompts.count, length: L)
+        let (_, lsm, L) = forwardLogSoftmax(prompts, responses, model: m)
         let V = DigitCodec.vocabulary
-        let lsm = logSoftmaxRows(acts.logits, rows: prompts.count * L, vocab: V)
         return responses.enumerated().map { b, r in
             let P = prompts[b].count
             return r.enumerated().map { k, tok in lsm[(b * L + P - 1 + k) * V + Int(tok)] }
@@ -142,11 +149,8 @@ public struct TinyPolicy: Sendable {
 
     /// The loss of `samples` and its gradient, without touching the weights (the gradient checks use it).
     public func lossAndGradient(_ samples: [TrainSample], settings: LossSettings) -> (LossOutput, [Double], entropy: Double) {
-        let prompts = samples.map(\.promptTokens), responses = samples.map(\.responseTokens)
-        let (tokens, L) = pack(prompts, responses)
+        let (acts, lsm, L) = forwardLogSoftmax(samples.map(\.promptTokens), samples.map(\.responseTokens), model: model)
         let V = DigitCodec.vocabulary
-        let acts = model.forward(tokens: tokens, batch: samples.count, length: L)
-        let lsm = logSoftmaxRows(acts.logits, rows: samples.count * L, vocab: V)
         var seqs: [LossSequence] = []
         var entropy = 0.0, count = 0
         for (b, s) in samples.enumerated() {
@@ -193,10 +197,8 @@ public struct TinyPolicy: Sendable {
 
     /// Cross-entropy of the gold responses and its gradient (mean over response tokens).
     public func supervisedLossAndGradient(prompts: [[Int32]], targets: [[Int32]]) -> (loss: Double, gradient: [Double]) {
-        let (tokens, L) = pack(prompts, targets)
+        let (acts, lsm, L) = forwardLogSoftmax(prompts, targets, model: model)
         let V = DigitCodec.vocabulary
-        let acts = model.forward(tokens: tokens, batch: prompts.count, length: L)
-        let lsm = logSoftmaxRows(acts.logits, rows: prompts.count * L, vocab: V)
         let n = Double(targets.reduce(0) { $0 + $1.count })
         var loss = 0.0
         var dLogits = [Double].zeros(acts.logits.count)

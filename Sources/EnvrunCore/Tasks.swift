@@ -131,6 +131,8 @@ public struct StepResult: Codable, Sendable, Equatable {
 public protocol Environment: Sendable {
     func packs() -> [PackInfo]
     func tasks(pack: String, offset: Int, limit: Int) throws -> [TaskSpec]
+    /// One task by id, rendered as `tasks` renders it; nil when the pack has no such task.
+    func task(pack: String, id: String) throws -> TaskSpec?
     func score(_ item: ScoreItem) async throws -> RewardResult
     /// Starts a multi-turn episode; the observation is the task's prompt.
     func reset(pack: String, taskID: String) async throws -> StepResult
@@ -147,6 +149,17 @@ public protocol BatchScoring: Sendable {
 }
 
 extension Environment {
+    /// Pages through `tasks` (environments with an index answer directly).
+    public func task(pack: String, id: String) throws -> TaskSpec? {
+        var offset = 0
+        while true {
+            let page = try tasks(pack: pack, offset: offset, limit: 500)
+            if page.isEmpty { return nil }
+            if let found = page.first(where: { $0.id == id }) { return found }
+            offset += page.count
+        }
+    }
+
     public func reset(pack: String, taskID: String, client: ClientKey) async throws -> StepResult {
         try await reset(pack: pack, taskID: taskID)
     }

@@ -16,6 +16,8 @@ struct AppServices: Sendable {
     /// The threads that decode bodies and score; the cooperative pool keeps `/healthz` and 429s.
     let cpu: CPUPool
     let bodies: BodyBudget
+    /// Sessions of the stateful protocols (OpenEnv WebSockets, ORS), bounded by `max_sessions`.
+    let sessions: SessionSlots
 
     /// The path of every route that does work:
     /// 1. the body is read within the byte budget (413 past the body limit, 429 past the budget), on
@@ -39,6 +41,17 @@ struct AppServices: Sendable {
                 return try await withWorkSlot(route: route) { try await work(parsed) }
             }
         }
+    }
+
+    /// Work that comes without an HTTP request of its own (a WebSocket message): on the CPU pool, in a work
+    /// slot, with the same 429 as `run` when the server is saturated.
+    func work<T: Sendable>(route: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        if limiter.isFull {
+            metrics.recordRejected(route: route)
+            throw APIError.saturated(retryAfterSeconds: configuration.retryAfterSeconds)
+        }
+        let task = Task(executorPreference: cpu) { try await withWorkSlot(route: route) { try await body() } }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     /// Runs `body` in a limiter slot, or throws 429 with Retry-After when the server is saturated.

@@ -1,6 +1,7 @@
 import EnvrunCore
 import Hummingbird
 import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Synchronization
@@ -21,15 +22,20 @@ public func buildApplication(
     metrics: ServerMetrics = ServerMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(configuration: configuration, environment: environment, executor: executor,
-                             logger: logger, metrics: metrics)
+    let services = buildServices(configuration: configuration, environment: environment, executor: executor,
+                                 logger: logger, metrics: metrics)
+    let router = buildRouter(services: services)
     let bodyTimeout = TimeAmount.nanoseconds(Int64(configuration.bodyTimeoutSeconds * 1e9))
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [RequestGuardHandler(bodyTimeout: bodyTimeout) { metrics.recordDropped("body_timeout") }],
         idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))
+    // Plain HTTP/1.1, plus the upgrade to OpenEnv's WebSocket sessions at /openenv/{env}/ws.
+    let server = HTTPServerBuilder.http1WebSocketUpgrade(
+        webSocketRouter: OpenEnvSocket.router(services: services),
+        configuration: .init(http1: http1, ws: .init(maxFrameSize: configuration.maxBodyBytes)))
     return Application(
         router: router,
-        server: .http1(configuration: http1),
+        server: server,
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "envrun",
             backlog: 1024,
@@ -53,29 +59,33 @@ private final class SharedPools: Sendable {
     }
 }
 
-/// The router alone, with every route and middleware (order matters: metrics see the final status
-/// because they sit outside the error middleware; auth runs inside it so a 401 is JSON too).
-func buildRouter(
+/// What every route shares: the limits, the pools and the metrics.
+func buildServices(
     configuration: ServerConfiguration, environment: any EnvrunCore.Environment, executor: any CodeExecutor,
     logger: Logger, metrics: ServerMetrics
-) -> Router<EnvrunRequestContext> {
+) -> AppServices {
     let limiter = WorkLimiter(slots: configuration.maxConcurrency, queueLimit: configuration.maxQueue) {
         metrics.recordWork($0)
     }
     metrics.recordWork(limiter.snapshot)
-    let services = AppServices(
+    return AppServices(
         configuration: configuration, environment: environment, executor: executor, limiter: limiter,
         metrics: metrics,
         scorer: BatchScorer(environment: environment, concurrency: configuration.itemConcurrency, metrics: metrics,
                             logger: logger),
         logger: logger,
         cpu: sharedPools.pool(threads: configuration.cpuThreads ?? CPUPool.availableCores),
-        bodies: BodyBudget(limit: configuration.bodyBudgetBytes))
+        bodies: BodyBudget(limit: configuration.bodyBudgetBytes),
+        sessions: SessionSlots(capacity: configuration.maxSessions))
+}
 
+/// The router alone, with every route and middleware (order matters: metrics see the final status
+/// because they sit outside the error middleware; auth runs inside it so a 401 is JSON too).
+func buildRouter(services: AppServices) -> Router<EnvrunRequestContext> {
     let router = Router(context: EnvrunRequestContext.self)
-    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMiddleware())
-    if let token = configuration.token { router.add(middleware: AuthMiddleware(token: token)) }
+    if let token = services.configuration.token { router.add(middleware: AuthMiddleware(token: token)) }
 
     HealthController(services: services).addRoutes(to: router)
     PackController(services: services).addRoutes(to: router)
@@ -83,5 +93,6 @@ func buildRouter(
     EpisodeController(services: services).addRoutes(to: router)
     SandboxFusionController(services: services).addRoutes(to: router)
     OpenRLHFController(services: services).addRoutes(to: router)
+    OpenEnvController(services: services).addRoutes(to: router)
     return router
 }

@@ -63,6 +63,8 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var maxEpisodes: Int?
     public var episodesPerClient: Int?
     public var episodeTTLSeconds: Double?
+    public var maxSessions: Int?
+    public var sessionIdleSeconds: Double?
     public var judges: [JudgeConfig]?
 
     enum CodingKeys: String, CodingKey {
@@ -90,6 +92,8 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         case maxEpisodes = "max_episodes"
         case episodesPerClient = "episodes_per_client"
         case episodeTTLSeconds = "episode_ttl_seconds"
+        case maxSessions = "max_sessions"
+        case sessionIdleSeconds = "session_idle_seconds"
         case judges
     }
 
@@ -171,6 +175,8 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         if let maxInlineCases { c.maxInlineCases = maxInlineCases }
         if let runCode { c.runCode = runCode }
         if let inlineTasks { c.inlineTasks = inlineTasks }
+        if let maxSessions { c.maxSessions = maxSessions }
+        if let sessionIdleSeconds { c.sessionIdleSeconds = sessionIdleSeconds }
         if let maxEpisodes { c.episodes.capacity = maxEpisodes }
         if let episodesPerClient { c.episodes.perClient = episodesPerClient }
         if let episodeTTLSeconds {

@@ -56,6 +56,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var inlineTasks: Bool = true
     /// On SIGTERM/SIGINT, seconds in-flight requests get to finish before connections are closed.
     public var shutdownTimeoutSeconds: Double = 30
+    /// Protocol sessions open at once (OpenEnv WebSockets and Open Reward Standard sessions, each
+    /// counted); past it a new one is refused with CAPACITY_REACHED (OpenEnv) or 429 (ORS).
+    public var maxSessions: Int = 512
+    /// Seconds a protocol session may sit without a message before it is closed and forgotten.
+    public var sessionIdleSeconds: Double = 900
 
     public init() {}
 
@@ -80,9 +85,11 @@ public struct ServerConfiguration: Sendable, Equatable {
         try positive(maxConnections, "max_connections")
         try positive(maxInlineCases, "max_inline_cases")
         try positive(bodyBudgetBytes, "body_budget_bytes")
+        try positive(maxSessions, "max_sessions")
         if let cpuThreads { try positive(cpuThreads, "cpu_threads") }
         for (value, name) in [(idleTimeoutSeconds, "idle_timeout_seconds"), (bodyTimeoutSeconds, "body_timeout_seconds"),
-                              (shutdownTimeoutSeconds, "shutdown_timeout_seconds")]
+                              (shutdownTimeoutSeconds, "shutdown_timeout_seconds"),
+                              (sessionIdleSeconds, "session_idle_seconds")]
         where !(value > 0 && value.isFinite) {
             throw ConfigurationError("\(name) must be a positive number of seconds, got \(value)", field: name)
         }

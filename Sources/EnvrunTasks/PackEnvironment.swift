@@ -75,6 +75,11 @@ public struct PackEnvironment: Environment, BatchScoring {
 
     public func packs() -> [PackInfo] { entries.map(\.pack.info) }
 
+    public func task(pack name: String, id: String) throws -> TaskSpec? {
+        let pack = try entry(name).pack
+        return pack.task(id: id).map(pack.rendered)
+    }
+
     public func tasks(pack name: String, offset: Int, limit: Int) throws -> [TaskSpec] {
         let pack = try entry(name).pack
         guard offset >= 0 else { throw EnvrunError(.invalidInput, "must be 0 or more (got \(offset))", field: "offset") }

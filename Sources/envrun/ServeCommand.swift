@@ -56,6 +56,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Open connections at most (default 1024; lowered to what the fd limit allows).")
     var maxConnections: Int?
 
+    @Option(help: "OpenEnv WebSocket and Open Reward Standard sessions open at once; past it new ones are refused with CAPACITY_REACHED / 429 (default 512).")
+    var maxSessions: Int?
+
+    @Option(help: "Seconds a protocol session may sit without a message before it is closed (default 900).")
+    var sessionIdle: Double?
+
     @Option(help: "Seconds a connection may sit idle or take to send its headers (default 30).")
     var idleTimeout: Double?
 
@@ -127,6 +133,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
         if let maxConnections { settings.maxConnections = maxConnections }
         if let idleTimeout { settings.idleTimeoutSeconds = idleTimeout }
+        if let maxSessions { settings.maxSessions = maxSessions }
+        if let sessionIdle { settings.sessionIdleSeconds = sessionIdle }
         if let bodyTimeout { settings.bodyTimeoutSeconds = bodyTimeout }
         if let shutdownTimeout { settings.shutdownTimeoutSeconds = shutdownTimeout }
         if let cpuThreads { settings.cpuThreads = cpuThreads }

@@ -1,0 +1,107 @@
+import EnvrunCore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Synchronization
+
+/// The request context of WebSocket upgrades (Hummingbird keeps the upgrade's handler in it).
+struct OpenEnvSocketContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
+    }
+}
+
+/// `GET /openenv/{env}/ws`: OpenEnv's session protocol. One socket is one session with its own episode,
+/// as OpenEnv's `EnvClient` expects. Sessions are bounded by `max_sessions` (shared with ORS): past it the
+/// socket's first message is answered with CAPACITY_REACHED and the socket is closed. A session idle for
+/// `session_idle_seconds` is closed. The bearer token, when the server has one, is checked before the upgrade.
+enum OpenEnvSocket {
+    static func router(services: AppServices) -> Router<OpenEnvSocketContext> {
+        let router = Router(context: OpenEnvSocketContext.self)
+        if let token = services.configuration.token { router.add(middleware: AuthMiddleware(token: token)) }
+        router.ws("/openenv/{env}/ws") { _, context in
+            let name = context.parameters.get("env") ?? ""
+            return (try? OpenEnvController.makeSession(services: services, name: name, client: .shared)) == nil
+                ? .dontUpgrade : .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let name = context.requestContext.parameters.get("env") ?? ""
+            let client = ClientKeys.key(remoteAddress: context.requestContext.channel.remoteAddress)
+            guard let session = try? OpenEnvController.makeSession(services: services, name: name, client: client)
+            else { return }
+            await serve(session, inbound: inbound, outbound: outbound, services: services, logger: context.logger)
+        }
+        return router
+    }
+
+    static func serve(
+        _ session: any OpenEnvSession, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        services: AppServices, logger: Logger
+    ) async {
+        let maxSize = services.configuration.maxBodyBytes
+        guard services.sessions.acquire() else {
+            // Answer the client's first message (its reset), so that it reads the reason and not a bare close;
+            // a client that sends nothing is closed after 10 s.
+            services.metrics.recordRejected(route: "/openenv/{env}/ws")
+            let limit = services.sessions.capacity
+            var error = OpenEnvError(.capacity, "the server has \(limit) sessions open, its limit (max_sessions); retry later",
+                                     retryAfterSeconds: services.configuration.retryAfterSeconds).data
+            error.activeSessions = limit
+            error.maxSessions = limit
+            let closer = closeAfter(.seconds(10), outbound, "no message")
+            defer { closer.cancel() }
+            var messages = inbound.messages(maxSize: maxSize).makeAsyncIterator()
+            _ = try? await messages.next()
+            try? await outbound.write(.text(OpenEnvDispatch.message("error", error)))
+            return
+        }
+        defer { services.sessions.release() }
+        // The watchdog closes a session that sends nothing for `session_idle_seconds`; closing ends the loop.
+        let lastActive = Mutex(ContinuousClock.now)
+        let idle = Duration.seconds(services.configuration.sessionIdleSeconds)
+        let watchdog = Task {
+            while !Task.isCancelled {
+                let since = lastActive.withLock { ContinuousClock.now - $0 }
+                if since >= idle {
+                    logger.debug("OpenEnv session closed after \(idle) idle")
+                    try? await outbound.close(.goingAway, reason: "idle for \(idle)")
+                    return
+                }
+                try? await Task.sleep(for: min(idle - since, .seconds(5)))
+            }
+        }
+        defer { watchdog.cancel() }
+        var session = session
+        do {
+            for try await message in inbound.messages(maxSize: maxSize) {
+                lastActive.withLock { $0 = .now }
+                guard case .text(let text) = message else {
+                    try await outbound.write(.text(OpenEnvDispatch.errorMessage(
+                        OpenEnvError(.invalidJSON, "send JSON text frames, not binary"))))
+                    continue
+                }
+                switch await OpenEnvDispatch.handle(text, session: &session) {
+                case .reply(let reply): try await outbound.write(.text(reply))
+                case .close: return
+                }
+                lastActive.withLock { $0 = .now }
+            }
+        } catch {
+            logger.debug("OpenEnv session ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Closes the socket after `delay` unless cancelled first.
+    static func closeAfter(_ delay: Duration, _ outbound: WebSocketOutboundWriter, _ reason: String) -> Task<Void, Never> {
+        Task {
+            try? await Task.sleep(for: delay)
+            if !Task.isCancelled { try? await outbound.close(.goingAway, reason: reason) }
+        }
+    }
+}

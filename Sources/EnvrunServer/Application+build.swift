@@ -94,5 +94,6 @@ func buildRouter(services: AppServices) -> Router<EnvrunRequestContext> {
     SandboxFusionController(services: services).addRoutes(to: router)
     OpenRLHFController(services: services).addRoutes(to: router)
     OpenEnvController(services: services).addRoutes(to: router)
+    ORSController(services: services).addRoutes(to: router)
     return router
 }

@@ -1,15 +1,23 @@
 import HTTPTypes
 import Hummingbird
 
-/// Optional bearer-token auth. `/healthz` and `/v1/ping` stay open so load balancers can probe.
+/// Optional bearer-token auth. `/healthz` and `/v1/ping` stay open so load balancers can probe. The token
+/// may also come as `X-API-Key` (the `openreward` client's header; it never sends `Authorization`).
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
     static var openPaths: Set<String> { ["/healthz", "/v1/ping"] }
+    static var apiKey: HTTPField.Name { HTTPField.Name("X-API-Key")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }
+        if let key = request.headers[Self.apiKey], !key.isEmpty {
+            guard Self.constantTimeEqual(key, token) else {
+                throw APIError(.unauthorized, code: "unauthorized", "wrong API key", field: "X-API-Key")
+            }
+            return try await next(request, context)
+        }
         guard let header = request.headers[.authorization] else {
             throw APIError(.unauthorized, code: "unauthorized", "missing bearer token",
                            field: "Authorization", headers: [.wwwAuthenticate: "Bearer"])

@@ -109,22 +109,24 @@ final class ServerProcess: @unchecked Sendable {
 extension ServerProcess {
     /// Starts `envrun serve` (with `extra` flags), runs `body` with an HTTP client, then stops both and
     /// expects a clean exit; one test at a time (`FDGate`: the client and the child's pipes are this
-    /// process's fds).
-    static func withRunning(extra: [String] = [], _ body: (ServerProcess, HTTPClient) async throws -> Void)
-        async throws
-    {
-        try await FDGate.exclusive {
-            guard let server = try await start(extra: extra) else { return }
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            do {
-                try await body(server, http)
-            } catch {
-                try? await http.shutdown()
-                server.stop()
-                throw error
-            }
-            try await http.shutdown()
-            #expect(server.stop() == 0, "envrun serve should exit 0 after SIGTERM")
+    /// process's fds). `nested`: already inside another `withRunning`, which holds the gate.
+    static func withRunning(
+        extra: [String] = [], nested: Bool = false, _ body: (ServerProcess, HTTPClient) async throws -> Void
+    ) async throws {
+        if nested { try await running(extra: extra, body) } else { try await FDGate.exclusive { try await running(extra: extra, body) } }
+    }
+
+    private static func running(extra: [String], _ body: (ServerProcess, HTTPClient) async throws -> Void) async throws {
+        guard let server = try await start(extra: extra) else { return }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await body(server, http)
+        } catch {
+            try? await http.shutdown()
+            server.stop()
+            throw error
         }
+        try await http.shutdown()
+        #expect(server.stop() == 0, "envrun serve should exit 0 after SIGTERM")
     }
 }

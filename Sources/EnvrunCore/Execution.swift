@@ -49,6 +49,9 @@ public struct ExecRequest: Codable, Sendable, Equatable {
     /// Extra files written into the fresh work dir before the run (name -> content); each name must be
     /// `isPlainFileName`.
     public var files: [String: String]
+    /// Files to read back out of the work dir after the run (plain names; SandboxFusion's `fetch_files`).
+    /// Only regular files are read, never through a link, each up to `ExecResult.maxFetchedBytes`.
+    public var fetchFiles: [String]?
 
     /// A name the executor can write into the work dir: one path component of 1-255 bytes (no `/`, no
     /// NUL, not `.` or `..`). The executor and the wire formats both check it, so a name the executor
@@ -89,6 +92,12 @@ public struct ExecResult: Codable, Sendable, Equatable {
     public var failure: SandboxFailure?
     /// Milliseconds from the executor taking the request to the program starting (slot wait and set-up).
     public var startMs: Double?
+    /// Wall time of the compile step (compiled languages that compiled).
+    public var compileMs: Double?
+    /// The `fetchFiles` that were there to read: name -> base64 of the bytes.
+    public var fetchedFiles: [String: String]?
+    /// Largest file `fetchFiles` reads; a larger one is left out and named in `detail`.
+    public static let maxFetchedBytes = 8 << 20
 
     public init(
         verdict: Verdict, timeLimitKind: TimeLimitKind? = nil, exitCode: Int32? = nil,
@@ -117,6 +126,8 @@ public struct ExecResult: Codable, Sendable, Equatable {
         case peakMemoryKb = "peak_memory_kb"
         case failure = "sandbox_failure"
         case startMs = "start_ms"
+        case compileMs = "compile_ms"
+        case fetchedFiles = "fetched_files"
     }
 }
 

@@ -232,7 +232,39 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         if let failure = writeFiles(req, lang: lang, slot: slot) { return failure }
         let compiled = compile(lang: lang, slot: slot)
         if let failure = compiled.failure { return failure }
-        return runProgram(req, stdin: req.stdin, lang: lang, slot: slot, warm: warm, compileMs: compiled.ms)
+        var r = runProgram(req, stdin: req.stdin, lang: lang, slot: slot, warm: warm, compileMs: compiled.ms)
+        if let names = req.fetchFiles, !names.isEmpty, r.verdict != .sandboxError { fetch(names, from: slot, into: &r) }
+        return r
+    }
+
+    /// Reads the requested files back out of the work dir, which the job controlled: plain names only,
+    /// opened without following links and without blocking (a FIFO), regular files only, bounded in size.
+    private func fetch(_ names: [String], from slot: Slot, into r: inout ExecResult) {
+        var files: [String: String] = [:]
+        var skipped: [String] = []
+        for name in Set(names).sorted() {
+            guard ExecRequest.isPlainFileName(name) else { skipped.append(name); continue }
+            let fd = open(slot.workDir + "/" + name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+            guard fd >= 0 else { continue }  // not there: left out, as SandboxFusion does
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) <= ExecResult.maxFetchedBytes
+            else { skipped.append(name); continue }
+            var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+            var got = 0
+            while got < bytes.count {
+                let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
+                if n <= 0 { break }
+                got += n
+            }
+            files[name] = Data(bytes[0..<got]).base64EncodedString()
+        }
+        r.fetchedFiles = files
+        if !skipped.isEmpty {
+            let note = "not fetched (not a plain regular file, or over \(ExecResult.maxFetchedBytes >> 20) MB): "
+                + skipped.map { String($0.prefix(64)) }.joined(separator: ", ")
+            r.detail = r.detail.map { $0 + "; " + note } ?? note
+        }
     }
 
     /// Empties the slot after a run; when that fails, the slot gets a fresh tmpfs, root and worker.
@@ -363,7 +395,10 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
             outcome = runCold(spec, slot: slot, layout: layout)
         }
         var r = VerdictRules.result(outcome, limits: runLimits, language: lang)
-        if compileMs > 0 && r.detail == nil { r.detail = "compiled in \(Int(compileMs)) ms" }
+        if compileMs > 0 {
+            r.compileMs = compileMs
+            if r.detail == nil { r.detail = "compiled in \(Int(compileMs)) ms" }
+        }
         if r.verdict == .sandboxError {
             logger.error("sandbox error", metadata: ["detail": "\(r.detail ?? "")", "slot": "\(slot.index)"])
         }

@@ -19,6 +19,10 @@ struct SaturationTests {
             #expect(second.status == .tooManyRequests)
             #expect(second.headers[.retryAfter] == "2")
             #expect(second.errorDetail?.code == "saturated")
+            // SandboxFusion's /run_code says the same with 504: the only status verl's client retries.
+            let runCode = try await client.send(.post, "/run_code", json: #"{"code":"print(1)","language":"python"}"#)
+            #expect(runCode.status == .gatewayTimeout)
+            #expect(runCode.headers[.retryAfter] == "2")
             // Read-only routes do not take a slot.
             let health = try await client.send(.get, "/healthz")
             #expect(health.status == .ok)
@@ -28,6 +32,7 @@ struct SaturationTests {
             #expect(firstResponse.status == .ok)
             let metrics = try await client.send(.get, "/metrics").text
             #expect(metrics.contains(#"envrun_rejected_total{route="/v1/score"} 1"#))
+            #expect(metrics.contains(#"envrun_rejected_total{route="/run_code"} 1"#))
         }
     }
 

@@ -3,7 +3,9 @@ import Hummingbird
 import NIOCore
 
 /// SandboxFusion wire compatibility: `POST /run_code` runs one program in the sandbox.
-/// A failing program is a 200 with status `Failed`, as SandboxFusion answers; bad requests are 4xx.
+/// A failing program is a 200 with status `Failed`, as SandboxFusion answers; bad requests are 4xx. A
+/// saturated server answers 504 with Retry-After, not 429: 504 is the only status verl's SandboxFusion
+/// client retries.
 struct SandboxFusionController {
     let services: AppServices
 
@@ -13,8 +15,13 @@ struct SandboxFusionController {
                 throw APIError(.forbidden, code: "disabled", "/run_code is turned off on this server (run_code: false)",
                                field: "path")
             }
-            return try await services.run(request, context, route: "/run_code", parse: parse) { exec in
-                try await runCode(exec)
+            do {
+                return try await services.run(request, context, route: "/run_code", parse: parse) { exec in
+                    try await runCode(exec)
+                }
+            } catch var error as APIError where error.status == .tooManyRequests {
+                error.status = .gatewayTimeout
+                throw error
             }
         }
     }

@@ -124,7 +124,19 @@ enum SandboxFusionMapping {
             }
             files[name] = text
         }
-        return ExecRequest(language: language, source: r.code, stdin: r.stdin ?? "", limits: limits, files: files)
+        var exec = ExecRequest(language: language, source: r.code, stdin: r.stdin ?? "", limits: limits, files: files)
+        if let fetch = r.fetchFiles, !fetch.isEmpty {
+            guard fetch.count <= maxFiles else {
+                throw APIError.invalid("at most \(maxFiles) fetch_files, got \(fetch.count)", field: "fetch_files")
+            }
+            for name in fetch where !ExecRequest.isPlainFileName(name) {
+                throw APIError.invalid(
+                    "fetch_files names must be plain names in the work dir (no '/', not '.' or '..')",
+                    field: "fetch_files.\(name.prefix(64))")
+            }
+            exec.fetchFiles = fetch
+        }
+        return exec
     }
 
     /// Files per request, and their decoded bytes in all (the slot's work dir is a 64 MB tmpfs).
@@ -138,16 +150,21 @@ enum SandboxFusionMapping {
         var message = ""
         var compile: CommandRunResult?
         var run: CommandRunResult?
+        // A compiled language's compile step, when it ran and succeeded (a failed one is the compile_error case).
+        let compiled = result.compileMs.map {
+            CommandRunResult(status: "Finished", executionTime: $0 / 1000, returnCode: 0, stdout: "", stderr: "")
+        }
         switch result.verdict {
         case .ok:
             status = "Success"
-            compile = nil
+            compile = compiled
             run = CommandRunResult(status: "Finished", executionTime: seconds, returnCode: returnCode ?? 0,
                                    stdout: result.stdout, stderr: result.stderr)
         case .compileError:
             compile = CommandRunResult(status: "Finished", executionTime: seconds, returnCode: returnCode ?? 1,
                                        stdout: result.stdout, stderr: result.stderr)
         case .timeLimit:
+            compile = compiled
             run = CommandRunResult(status: "TimeLimitExceeded", executionTime: seconds, returnCode: returnCode,
                                    stdout: result.stdout, stderr: result.stderr)
         case .sandboxError:
@@ -156,11 +173,12 @@ enum SandboxFusionMapping {
             run = CommandRunResult(status: "Error", executionTime: seconds, returnCode: returnCode,
                                    stdout: result.stdout, stderr: result.stderr)
         case .runtimeError, .memoryLimit, .outputLimit, .securityViolation:
+            compile = compiled
             run = CommandRunResult(status: "Finished", executionTime: seconds, returnCode: returnCode ?? 1,
                                    stdout: result.stdout, stderr: result.stderr)
         }
         return RunCodeResponse(
             status: status, message: message, compileResult: compile, runResult: run, executorPodName: "envrun",
-            files: [:], envrun: .init(verdict: result.verdict, detail: result.detail, truncated: result.truncated))
+            files: result.fetchedFiles ?? [:], envrun: .init(verdict: result.verdict, detail: result.detail, truncated: result.truncated))
     }
 }

@@ -51,8 +51,12 @@ public struct MathReward: Rewarder {
             // The response holds no readable answer: the model's fault, a 0 reward.
             details["verdict"] = "no_answer"
             return RewardResult(reward: 0, components: ["correct": 0], stepRewards: stepRewards(gold, response), details: details)
+        case .undecided:
+            // The answer was read but does not evaluate, or spends the work budget: the response's doing, a 0.
+            details["verdict"] = "undecided"
+            return RewardResult(reward: 0, components: ["correct": 0], stepRewards: stepRewards(gold, response), details: details)
         case .error:
-            // The gold does not parse, a work limit was hit, or the verifier failed: not the model's fault.
+            // The gold does not parse: the pack's fault, not the model's.
             details["verdict"] = "check_failed"
             details["error"] = result.message ?? "the math verifier failed"
             return RewardResult(reward: 0, status: .error, details: details)

@@ -3,8 +3,12 @@ import EnvrunCore
 /// `ok`: both answers were read and compared (see `equivalent`). `unparseable`: the prediction holds no answer
 /// or one that cannot be read. `error`: the gold cannot be read, a work limit was hit, or the comparison could
 /// not be decided. A status other than `ok` always comes with `equivalent == false` and a message.
+/// `ok`: decided. `unparseable`: the prediction holds no readable answer. `undecided`: the prediction was
+/// read but could not be compared (it does not evaluate, or it spends the work budget). Both are the
+/// response's doing: a reward of 0, never a masked sample (or a policy learns to escape a 0 by writing
+/// answers the checker cannot handle). `error`: envrun's or the pack's fault (the gold does not parse).
 public enum VerifyStatus: String, Codable, Sendable {
-    case ok, unparseable, error
+    case ok, unparseable, undecided, error
 }
 
 public struct VerifyOptions: Codable, Sendable, Equatable {
@@ -104,7 +108,7 @@ public struct MathVerifier: Sendable {
         }
         let maxLen = options.limits.maxResponseLength
         if gold.utf8.count > maxLen { return result(false, .error, nil, nil, "gold longer than \(maxLen) bytes") }
-        if pred.utf8.count > maxLen { return result(false, .error, nil, nil, "prediction longer than \(maxLen) bytes") }
+        if pred.utf8.count > maxLen { return result(false, .unparseable, nil, nil, "prediction longer than \(maxLen) bytes") }
         let extractor = AnswerExtractor(options: options)
         let goldText = extractor.extractGold(from: gold)
         guard let predText = extractor.extract(from: pred) else {
@@ -125,7 +129,7 @@ public struct MathVerifier: Sendable {
             p = try AnswerParser.parse(predText, budget: budget)
         } catch {
             if sameText { return result(true, .ok, g.description, predText, "same text") }
-            let status: VerifyStatus = error.kind == .limit ? .error : .unparseable
+            let status: VerifyStatus = error.kind == .limit ? .undecided : .unparseable
             return result(false, status, g.description, nil, "prediction unparseable: \(error.message)")
         }
         do {
@@ -141,11 +145,11 @@ public struct MathVerifier: Sendable {
                 return result(false, .ok, g.description, p.description, nil)
             case .unknown:
                 if sameText { return result(true, .ok, g.description, p.description, "same text") }
-                return result(false, .error, g.description, p.description, "could not decide (no valid evaluation points)")
+                return result(false, .undecided, g.description, p.description, "could not decide (no valid evaluation points)")
             }
         } catch {
             if sameText { return result(true, .ok, g.description, p.description, "same text") }
-            return result(false, .error, g.description, p.description, error.message)
+            return result(false, .undecided, g.description, p.description, error.message)
         }
     }
 }

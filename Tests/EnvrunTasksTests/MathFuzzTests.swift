@@ -125,7 +125,7 @@ struct MathFuzzTests {
         switch r.status {
         case .ok:
             #expect(r.goldParsed != nil && r.predParsed != nil, "ok without parsed forms: \(show(gold)) | \(show(pred))")
-        case .unparseable, .error:
+        case .unparseable, .undecided, .error:
             #expect(!r.equivalent && r.message != nil, "\(r.status) but \(r): \(show(gold)) | \(show(pred))")
         }
         return r

@@ -23,6 +23,20 @@ struct RewardTests {
         RewarderFactory.make(spec: spec, dependencies: d, models: ScalarRMCache(factory: d.scalarRMFactory))
     }
 
+    /// Whatever a response does to the math check is its own 0 with status ok, never a masked `error`: a
+    /// policy must not escape a zero reward by writing answers the checker cannot handle.
+    @Test(arguments: [
+        "The total is 42.", "\\boxed{10^{10^{10}}}", String(repeating: "(", count: 5000) + "1",
+        String(repeating: "x", count: 2_000_000), "\\boxed{\\frac{1}{2006!}}", "\\boxed{}", "\\boxed{\\frac{",
+        "\\boxed{x^{y^{z^{w}}} - \\sqrt[\\infty]{0}}",
+    ])
+    func hostileMathResponsesAreScoredNotMasked(response: String) async {
+        let deps = RewardDependencies()
+        let r = await MathReward(options: deps.mathOptions, check: deps.mathCheck)
+            .score(task: TaskSpec(id: "m", prompt: "?", answer: "2"), response: response)
+        #expect(r.status == .ok && r.reward == 0, "\(r.status) \(r.details)")
+    }
+
     @Test func hybridRoutesRuleCodeAndRM() async {
         var spec = RewardSpec(verifier: .hybrid, scalarRM: ScalarRMSettings(model: "m"))
         spec.code.mode = .fraction

@@ -38,7 +38,10 @@ struct TrapTests {
         let garbage = MathVerifier().verify(gold: "3", pred: "\\frac{")
         #expect(garbage.status == .unparseable && !garbage.equivalent)
         let huge = MathVerifier().verify(gold: "3", pred: "10^{10^{10}}")
-        #expect(huge.status == .error && !huge.equivalent)
+        // A prediction that spends the work budget is undecided: the response's doing, never `error`.
+        #expect(huge.status == .undecided && !huge.equivalent)
+        let prose = MathVerifier().verify(gold: "42", pred: "The total is 42.")
+        #expect(prose.status != .error && prose.status != .ok || prose.equivalent, "\(prose)")
         let wrong = MathVerifier().verify(gold: "3", pred: "4")
         #expect(wrong.status == .ok && !wrong.equivalent)
     }

@@ -95,5 +95,7 @@ func buildRouter(services: AppServices) -> Router<EnvrunRequestContext> {
     OpenRLHFController(services: services).addRoutes(to: router)
     OpenEnvController(services: services).addRoutes(to: router)
     ORSController(services: services).addRoutes(to: router)
+    VLLMScoringController(services: services).addRoutes(to: router)
+    NeMoGymController(services: services).addRoutes(to: router)
     return router
 }

@@ -29,10 +29,13 @@ public func buildApplication(
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [RequestGuardHandler(bodyTimeout: bodyTimeout) { metrics.recordDropped("body_timeout") }],
         idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))
-    // Plain HTTP/1.1, plus the upgrade to OpenEnv's WebSocket sessions at /openenv/{env}/ws.
-    let server = HTTPServerBuilder.http1WebSocketUpgrade(
-        webSocketRouter: OpenEnvSocket.router(services: services),
-        configuration: .init(http1: http1, ws: .init(maxFrameSize: configuration.maxBodyBytes)))
+    // Plain HTTP/1.1; with openenv_websocket also the upgrade to OpenEnv's WebSocket sessions (whose
+    // pipeline guards a connection only from its first request on: see ServerConfiguration).
+    let server: HTTPServerBuilder = configuration.openEnvWebSocket
+        ? .http1WebSocketUpgrade(
+            webSocketRouter: OpenEnvSocket.router(services: services),
+            configuration: .init(http1: http1, ws: .init(maxFrameSize: configuration.maxBodyBytes)))
+        : .http1(configuration: http1)
     return Application(
         router: router,
         server: server,

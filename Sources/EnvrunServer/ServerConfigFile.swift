@@ -64,6 +64,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
     public var episodesPerClient: Int?
     public var episodeTTLSeconds: Double?
     public var maxSessions: Int?
+    public var openEnvWebSocket: Bool?
     public var sessionIdleSeconds: Double?
     public var judges: [JudgeConfig]?
 
@@ -93,6 +94,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         case episodesPerClient = "episodes_per_client"
         case episodeTTLSeconds = "episode_ttl_seconds"
         case maxSessions = "max_sessions"
+        case openEnvWebSocket = "openenv_websocket"
         case sessionIdleSeconds = "session_idle_seconds"
         case judges
     }
@@ -176,6 +178,7 @@ public struct ServerConfigFile: Codable, Sendable, Equatable {
         if let runCode { c.runCode = runCode }
         if let inlineTasks { c.inlineTasks = inlineTasks }
         if let maxSessions { c.maxSessions = maxSessions }
+        if let openEnvWebSocket { c.openEnvWebSocket = openEnvWebSocket }
         if let sessionIdleSeconds { c.sessionIdleSeconds = sessionIdleSeconds }
         if let maxEpisodes { c.episodes.capacity = maxEpisodes }
         if let episodesPerClient { c.episodes.perClient = episodesPerClient }

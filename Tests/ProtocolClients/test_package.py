@@ -3,6 +3,7 @@ and each runnable example (verl, TRL, verifiers) passes against the live server.
 
 import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,8 +20,10 @@ class PackageInstallTests(unittest.TestCase):
             venv = os.path.join(tmp, "venv")
             subprocess.run(["/usr/bin/python3", "-m", "venv", venv], check=True, timeout=120)
             py = os.path.join(venv, "bin", "python")
-            # The package needs nothing but the standard library (pip fetches setuptools to build it).
-            done = subprocess.run([py, "-m", "pip", "install", "--quiet", PACKAGE],
+            # A copy, so that the build leaves nothing in the clone. The package needs nothing but the standard
+            # library (pip fetches setuptools to build it).
+            source = shutil.copytree(PACKAGE, os.path.join(tmp, "pkg"), ignore=shutil.ignore_patterns("build", "*.egg-info"))
+            done = subprocess.run([py, "-m", "pip", "install", "--quiet", source],
                                   capture_output=True, text=True, timeout=300)
             self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
             probe = subprocess.run(

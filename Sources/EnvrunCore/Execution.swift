@@ -98,6 +98,8 @@ public struct ExecResult: Codable, Sendable, Equatable {
     public var fetchedFiles: [String: String]?
     /// Largest file `fetchFiles` reads; a larger one is left out and named in `detail`.
     public static let maxFetchedBytes = 8 << 20
+    /// Most bytes `fetchFiles` reads for one run, all files together.
+    public static let maxFetchedTotalBytes = 16 << 20
 
     public init(
         verdict: Verdict, timeLimitKind: TimeLimitKind? = nil, exitCode: Int32? = nil,

@@ -31,8 +31,8 @@ public struct GRMRuleReward: Rewarder {
             let winners = parsed.scores.indices.filter { parsed.scores[$0] == top }
             let right = winners == [best - 1]
             var details = [
+                // Not the index of the best response: details reach the policy, which could then read the label.
                 "verdict": right ? "correct" : "wrong", "scores": parsed.scores.map(String.init).joined(separator: ","),
-                "best": "\(best)",
             ]
             if winners.count > 1 { details["tied"] = winners.map { String($0 + 1) }.joined(separator: ",") }
             return RewardResult(

@@ -40,7 +40,8 @@ public struct MathReward: Rewarder {
         let result = check(gold, response, options)
         var details: [String: String] = [:]
         details["extracted_answer"] = result.predParsed
-        details["gold_parsed"] = result.goldParsed
+        // No `gold_parsed`: details reach the policy on every surface, and after a wrong answer the gold would
+        // let it score any later episode of the same task (`envrun verify` still shows it).
         details["message"] = result.message
         switch result.status {
         case .ok:

@@ -242,14 +242,20 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
     private func fetch(_ names: [String], from slot: Slot, into r: inout ExecResult) {
         var files: [String: String] = [:]
         var skipped: [String] = []
+        var total = 0
         for name in Set(names).sorted() {
             guard ExecRequest.isPlainFileName(name) else { skipped.append(name); continue }
             let fd = open(slot.workDir + "/" + name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
             guard fd >= 0 else { continue }  // not there: left out, as SandboxFusion does
             defer { close(fd) }
             var st = stat()
-            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) <= ExecResult.maxFetchedBytes
+            // Regular, one link (255 hard links to one file would be read 255 times), not sparse (a sparse file
+            // costs the job no tmpfs), and within the per-file and per-run totals.
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_nlink == 1,
+                  Int(st.st_size) <= ExecResult.maxFetchedBytes, Int(st.st_blocks) * 512 >= Int(st.st_size),
+                  total + Int(st.st_size) <= ExecResult.maxFetchedTotalBytes
             else { skipped.append(name); continue }
+            total += Int(st.st_size)
             var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
             var got = 0
             while got < bytes.count {
@@ -261,7 +267,7 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
         }
         r.fetchedFiles = files
         if !skipped.isEmpty {
-            let note = "not fetched (not a plain regular file, or over \(ExecResult.maxFetchedBytes >> 20) MB): "
+            let note = "not fetched (not a plain, single-link, non-sparse regular file, or over \(ExecResult.maxFetchedBytes >> 20) MB each or \(ExecResult.maxFetchedTotalBytes >> 20) MB in all): "
                 + skipped.map { String($0.prefix(64)) }.joined(separator: ", ")
             r.detail = r.detail.map { $0 + "; " + note } ?? note
         }

@@ -45,6 +45,14 @@ class SandboxFusionClientTests(unittest.TestCase):
         # A missing file is left out; a link or a directory the program made is never read (FIFOs it cannot make).
         self.assertEqual(sorted(r.files), ["out.txt"])
 
+    def test_fetch_files_cannot_multiply_one_file(self):
+        # Hard links to one file, and sparse files, cost the job nothing and would cost envrun gigabytes.
+        code = ("import os\nopen('a', 'wb').write(b'x' * 1000)\n[os.link('a', f'l{i}') for i in range(20)]\n"
+                "f = open('s', 'wb'); f.truncate(8 << 20); f.close()")
+        r = run(code=code, language="python", fetch_files=["a", "s"] + [f"l{i}" for i in range(20)])
+        self.assertEqual(r.status, RunStatus.Success, r.message)
+        self.assertEqual(r.files, {})
+
 
 if __name__ == "__main__":
     unittest.main()

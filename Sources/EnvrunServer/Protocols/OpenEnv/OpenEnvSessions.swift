@@ -125,26 +125,16 @@ struct OpenEnvPackSession: OpenEnvSession {
     }
 
     mutating func call(tool: String, arguments: JSONRPC.Arguments) async throws -> any Encodable & Sendable {
-        guard tool == "submit" else { throw OpenEnvError(.validation, "unknown tool '\(tool)'; tools: submit") }
-        guard let response = arguments.submission else {
-            throw OpenEnvError(.validation, "submit needs arguments.response")
-        }
-        let result = try await submit(response)
-        return JSONRPC.ToolResult(
-            content: [.init(text: result.observation.text)], structuredContent: result,
-            isError: result.observation.maskSample)
+        try await OpenEnvWire.submitTool(tool, arguments) { response, _ in try await submit(response) }
     }
 
     static func result(_ e: PackEpisode, text: String, step: StepResult?)
         -> OpenEnvWire.Result<OpenEnvWire.PackObservation>
     {
-        let reward = step?.reward
         let observation = OpenEnvWire.PackObservation(
             text: text, pack: e.pack, taskID: e.taskID, episodeID: e.episodeID, turn: step?.turn ?? 0,
-            status: reward?.status.rawValue, maskSample: RewardMarking.isMasked(reward),
-            failureReason: RewardMarking.failureReason(reward), source: reward?.source.rawValue,
-            components: reward?.components, details: reward?.details, turnRewards: step?.turnRewards ?? [])
-        return OpenEnvWire.Result(observation: observation, reward: RewardMarking.reward(reward), done: e.done)
+            reward: step?.reward, turnRewards: step?.turnRewards ?? [])
+        return OpenEnvWire.Result(observation: observation, reward: RewardMarking.reward(step?.reward), done: e.done)
     }
 }
 
@@ -228,8 +218,7 @@ struct OpenEnvStatelessPackSession: OpenEnvSession {
         let id = try TaskPicker.taskID(environment, pack: pack, taskID: data.taskID, index: nil, seed: data.seed)
         guard let task = try environment.task(pack: pack, id: id) else { throw EnvrunError(.notFound, "pack \"\(pack)\" has no task \"\(id)\"", field: "task_id") }
         let observation = OpenEnvWire.PackObservation(
-            text: task.prompt, pack: pack, taskID: id, episodeID: nil, turn: 0, status: nil, maskSample: false,
-            failureReason: nil, source: nil, components: nil, details: nil, turnRewards: [])
+            text: task.prompt, pack: pack, taskID: id, episodeID: nil, turn: 0, reward: nil, turnRewards: [])
         return OpenEnvWire.Result(observation: observation, reward: nil, done: false)
     }
 
@@ -245,9 +234,7 @@ struct OpenEnvStatelessPackSession: OpenEnvSession {
         let text = RewardMarking.failureReason(result).map { "The check could not be made (\($0))." }
             ?? "Scored: reward \(result.reward)."
         let observation = OpenEnvWire.PackObservation(
-            text: text, pack: pack, taskID: taskID, episodeID: nil, turn: 1, status: result.status.rawValue,
-            maskSample: RewardMarking.isMasked(result), failureReason: RewardMarking.failureReason(result),
-            source: result.source.rawValue, components: result.components, details: result.details,
+            text: text, pack: pack, taskID: taskID, episodeID: nil, turn: 1, reward: result,
             turnRewards: RewardMarking.isMasked(result) ? [] : [result.reward])
         return OpenEnvWire.Result(observation: observation, reward: RewardMarking.reward(result), done: true)
     }
@@ -259,11 +246,8 @@ struct OpenEnvStatelessPackSession: OpenEnvSession {
     static var tools: [JSONRPC.Tool] { OpenEnvPackSession.tools }
 
     mutating func call(tool: String, arguments: JSONRPC.Arguments) async throws -> any Encodable & Sendable {
-        guard tool == "submit" else { throw OpenEnvError(.validation, "unknown tool '\(tool)'; tools: submit") }
-        guard let response = arguments.submission else { throw OpenEnvError(.validation, "submit needs arguments.response") }
-        let result = try await score(OpenEnvWire.PackAction(response: response, taskID: arguments.taskID))
-        return JSONRPC.ToolResult(
-            content: [.init(text: result.observation.text)], structuredContent: result,
-            isError: result.observation.maskSample)
+        try await OpenEnvWire.submitTool(tool, arguments) { response, taskID in
+            try await score(OpenEnvWire.PackAction(response: response, taskID: taskID))
+        }
     }
 }

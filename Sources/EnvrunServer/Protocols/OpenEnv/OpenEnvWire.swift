@@ -70,6 +70,24 @@ enum OpenEnvWire {
         var components: [String: Double]?
         var details: [String: String]?
         var turnRewards: [Double]
+
+        /// The observation of a check's `reward` (nil: none yet), with its mask flag and reason.
+        init(text: String, pack: String, taskID: String, episodeID: String?, turn: Int, reward: RewardResult?,
+             turnRewards: [Double]) {
+            self.text = text
+            self.pack = pack
+            self.taskID = taskID
+            self.episodeID = episodeID
+            self.turn = turn
+            status = reward?.status.rawValue
+            maskSample = RewardMarking.isMasked(reward)
+            failureReason = RewardMarking.failureReason(reward)
+            source = reward?.source.rawValue
+            components = reward?.components
+            details = reward?.details
+            self.turnRewards = turnRewards
+        }
+
         enum CodingKeys: String, CodingKey {
             case text, pack, turn, status, source, components, details
             case taskID = "task_id"
@@ -78,6 +96,22 @@ enum OpenEnvWire {
             case failureReason = "failure_reason"
             case turnRewards = "turn_rewards"
         }
+    }
+
+    /// The `submit` tool of a pack, on either transport: checks the call, submits through `submit`
+    /// (response, task id), and answers in MCP's tool-result shape (an error result when masked).
+    static func submitTool(
+        _ tool: String, _ arguments: JSONRPC.Arguments,
+        _ submit: (String, String?) async throws -> Result<PackObservation>
+    ) async throws -> any Encodable & Sendable {
+        guard tool == "submit" else { throw OpenEnvError(.validation, "unknown tool '\(tool)'; tools: submit") }
+        guard let response = arguments.submission else {
+            throw OpenEnvError(.validation, "submit needs arguments.response")
+        }
+        let result = try await submit(response, arguments.taskID)
+        return JSONRPC.ToolResult(
+            content: [.init(text: result.observation.text)], structuredContent: result,
+            isError: result.observation.maskSample)
     }
 
     /// OpenEnv coding_env's `CodeObservation`, exactly (its client's model forbids extra fields).

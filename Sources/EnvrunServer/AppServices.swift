@@ -72,6 +72,13 @@ struct AppServices: Sendable {
         async throws -> T
     {
         let watch = try? await context.channel?.pipeline.handler(type: RequestGuardHandler.self).map(\.watch).get()
+        return try await onCPU(watch: watch, body)
+    }
+
+    /// `body` on the CPU pool, cancelled with this task (or by `watch`, when the client leaves).
+    func onCPU<T: Sendable>(watch: ConnectionWatch? = nil, _ body: @escaping @Sendable () async throws -> T)
+        async throws -> T
+    {
         // Task(executorPreference:), not withTaskExecutorPreference inside a Task: on this runtime the
         // latter ran the closure's first part, and code after a suspension, on the global pool.
         let task = Task(executorPreference: cpu) { try await body() }

@@ -29,12 +29,10 @@ public func buildApplication(
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [RequestGuardHandler(bodyTimeout: bodyTimeout) { metrics.recordDropped("body_timeout") }],
         idleTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9)))
-    // Plain HTTP/1.1; with openenv_websocket also the upgrade to OpenEnv's WebSocket sessions (whose
-    // pipeline guards a connection only from its first request on: see ServerConfiguration).
+    // HTTP/1.1 with the upgrade to OpenEnv's WebSocket sessions (guarded from the first byte as plain HTTP
+    // is), or plain HTTP/1.1 with openenv_websocket off.
     let server: HTTPServerBuilder = configuration.openEnvWebSocket
-        ? .http1WebSocketUpgrade(
-            webSocketRouter: OpenEnvSocket.router(services: services),
-            configuration: .init(http1: http1, ws: .init(maxFrameSize: configuration.maxBodyBytes)))
+        ? webSocketServer(services: services, http1: http1)
         : .http1(configuration: http1)
     return Application(
         router: router,
@@ -45,6 +43,21 @@ public func buildApplication(
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
+}
+
+/// HTTP/1.1 plus OpenEnv's WebSocket upgrade, wrapped in `GuardedUpgradeChannel`. A WebSocket frame is at
+/// most `max_body_bytes`; the library pings every 30 s and drops a peer that stops answering.
+private func webSocketServer(services: AppServices, http1: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+    let c = services.configuration
+    let wsResponder = OpenEnvSocket.router(services: services).buildResponder()
+    let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+        http1: http1, ws: .init(maxFrameSize: c.maxBodyBytes, autoPing: .enabled(timePeriod: .seconds(30))))
+    let headDeadline = TimeAmount.nanoseconds(Int64(c.idleTimeoutSeconds * 1e9))
+    return HTTPServerBuilder { responder in
+        GuardedUpgradeChannel(
+            inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder, configuration: configuration),
+            headDeadline: headDeadline)
+    }
 }
 
 /// One pool of CPU threads per process, made on first use (threads live as long as the process).

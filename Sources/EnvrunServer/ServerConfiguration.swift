@@ -59,11 +59,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Protocol sessions open at once (OpenEnv WebSockets and Open Reward Standard sessions, each
     /// counted); past it a new one is refused with CAPACITY_REACHED (OpenEnv) or 429 (ORS).
     public var maxSessions: Int = 512
-    /// OpenEnv's WebSocket sessions at /openenv/{env}/ws. Off by default: hummingbird-websocket's upgrade
-    /// pipeline installs the idle timeout, the body deadline and the 400 for broken framing only after a
-    /// connection's first request head, so with it on a client that trickles its first headers is not cut
-    /// off (the HTTP routes of OpenEnv work either way).
-    public var openEnvWebSocket: Bool = false
+    /// OpenEnv's WebSocket sessions at /openenv/{env}/ws (the upgrade pipeline is guarded like plain HTTP:
+    /// `GuardedUpgradeChannel`). Off leaves plain HTTP/1.1; OpenEnv's HTTP routes work either way.
+    public var openEnvWebSocket: Bool = true
     /// Seconds a protocol session may sit without a message before it is closed and forgotten.
     public var sessionIdleSeconds: Double = 900
 

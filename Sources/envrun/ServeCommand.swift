@@ -62,8 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a protocol session may sit without a message before it is closed (default 900).")
     var sessionIdle: Double?
 
-    @Flag(help: "Serve OpenEnv's WebSocket sessions at /openenv/{pack}/ws (off by default: with it on, a connection's first request head is not under the idle timeout; see README, Protocols).")
-    var openenvWebsocket = false
+    @Flag(inversion: .prefixedNo, help: "Serve OpenEnv's WebSocket sessions at /openenv/{pack}/ws (on by default; --no-openenv-websocket leaves plain HTTP/1.1, and OpenEnv's HTTP routes).")
+    var openenvWebsocket: Bool? = nil
 
     @Option(help: "Seconds a connection may sit idle or take to send its headers (default 30).")
     var idleTimeout: Double?
@@ -138,7 +138,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let idleTimeout { settings.idleTimeoutSeconds = idleTimeout }
         if let maxSessions { settings.maxSessions = maxSessions }
         if let sessionIdle { settings.sessionIdleSeconds = sessionIdle }
-        if openenvWebsocket { settings.openEnvWebSocket = true }
+        if let openenvWebsocket { settings.openEnvWebSocket = openenvWebsocket }
         if let bodyTimeout { settings.bodyTimeoutSeconds = bodyTimeout }
         if let shutdownTimeout { settings.shutdownTimeoutSeconds = shutdownTimeout }
         if let cpuThreads { settings.cpuThreads = cpuThreads }

@@ -21,10 +21,10 @@ struct ProtocolClientTests {
         }
         let judged = [
             "--packs", ServerProcess.root + "/Tests/Fixtures/judged-packs",
-            "--judge-url", "http://127.0.0.1:9/v1", "--judge-model", "none", "--openenv-websocket",
+            "--judge-url", "http://127.0.0.1:9/v1", "--judge-model", "none",
         ]
         try await ServerProcess.withRunning(extra: judged) { judgedServer, _ in
-            try await ServerProcess.withRunning(extra: ["--max-sessions", "\(Self.maxSessions)", "--openenv-websocket"], nested: true) { server, _ in
+            try await ServerProcess.withRunning(extra: ["--max-sessions", "\(Self.maxSessions)"], nested: true) { server, _ in
                 let output = try Self.runTests([
                     "ENVRUN_URL": server.url, "ENVRUN_JUDGED_URL": judgedServer.url,
                     "ENVRUN_MAX_SESSIONS": "\(Self.maxSessions)",

@@ -51,7 +51,11 @@ enum JSONIO {
 
     /// The structural scan before decoding (see `JSONScan`).
     static func precheck(_ buffer: ByteBuffer, maxItems: Int?) throws {
-        let scan = buffer.withUnsafeReadableBytes { JSONScan($0) }
+        try buffer.withUnsafeReadableBytes { try precheck($0, maxItems: maxItems) }
+    }
+
+    static func precheck(_ bytes: UnsafeRawBufferPointer, maxItems: Int?) throws {
+        let scan = JSONScan(bytes)
         if scan.maxDepth > maxDepth {
             throw APIError.invalid("JSON nests deeper than \(maxDepth) levels", field: "body")
         }

@@ -9,9 +9,16 @@ enum OpenEnvDispatch {
         case close
     }
 
+    /// Call it off the cooperative pool (`OpenEnvSocket` runs it on the CPU pool): a message is up to
+    /// `max_body_bytes` of JSON.
     static func handle(_ text: String, session: inout any OpenEnvSession) async -> Outcome {
         let bytes = Data(text.utf8)
         let type: String
+        do {
+            try bytes.withUnsafeBytes { try JSONIO.precheck($0, maxItems: nil) }
+        } catch {
+            return .reply(errorMessage(OpenEnvError(.invalidJSON, "\(OpenEnvError(error).message)")))
+        }
         do {
             type = try JSONDecoder().decode(OpenEnvWire.Envelope.self, from: bytes).type ?? ""
         } catch {

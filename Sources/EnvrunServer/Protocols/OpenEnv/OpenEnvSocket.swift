@@ -35,26 +35,28 @@ enum OpenEnvSocket {
             let client = ClientKeys.key(remoteAddress: context.requestContext.channel.remoteAddress)
             guard let session = try? OpenEnvController.makeSession(services: services, name: name, client: client)
             else { return }
-            await serve(session, inbound: inbound, outbound: outbound, services: services, logger: context.logger)
+            await serve(session, inbound: inbound, outbound: outbound, channel: context.requestContext.channel,
+                        services: services, logger: context.logger)
         }
         return router
     }
 
     static func serve(
         _ session: any OpenEnvSession, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
-        services: AppServices, logger: Logger
+        channel: any Channel, services: AppServices, logger: Logger
     ) async {
         let maxSize = services.configuration.maxBodyBytes
         guard services.sessions.acquire() else {
             // Answer the client's first message (its reset), so that it reads the reason and not a bare close;
-            // a client that sends nothing is closed after 10 s.
+            // a client that sends nothing is closed after 10 s (or session_idle_seconds, when shorter).
             services.metrics.recordRejected(route: "/openenv/{env}/ws")
             let limit = services.sessions.capacity
             var error = OpenEnvError(.capacity, "the server has \(limit) sessions open, its limit (max_sessions); retry later",
                                      retryAfterSeconds: services.configuration.retryAfterSeconds).data
             error.activeSessions = limit
             error.maxSessions = limit
-            let closer = closeAfter(.seconds(10), outbound, "no message")
+            let closer = closeAfter(min(.seconds(10), .seconds(services.configuration.sessionIdleSeconds)), outbound,
+                                    channel, "no message")
             defer { closer.cancel() }
             var messages = inbound.messages(maxSize: maxSize).makeAsyncIterator()
             _ = try? await messages.next()
@@ -70,7 +72,7 @@ enum OpenEnvSocket {
                 let since = lastActive.withLock { ContinuousClock.now - $0 }
                 if since >= idle {
                     logger.debug("OpenEnv session closed after \(idle) idle")
-                    try? await outbound.close(.goingAway, reason: "idle for \(idle)")
+                    await close(outbound, channel, "idle for \(idle)")
                     return
                 }
                 try? await Task.sleep(for: min(idle - since, .seconds(5)))
@@ -86,7 +88,7 @@ enum OpenEnvSocket {
                         OpenEnvError(.invalidJSON, "send JSON text frames, not binary"))))
                     continue
                 }
-                switch await OpenEnvDispatch.handle(text, session: &session) {
+                switch await handle(text, session: &session, services: services) {
                 case .reply(let reply): try await outbound.write(.text(reply))
                 case .close: return
                 }
@@ -97,11 +99,50 @@ enum OpenEnvSocket {
         }
     }
 
+    /// One message, within the body budget (a message past it is answered CAPACITY_REACHED, as an HTTP
+    /// body past it is answered 429) and on the CPU pool, where its JSON is decoded and its work done.
+    static func handle(_ text: String, session: inout any OpenEnvSession, services: AppServices) async
+        -> OpenEnvDispatch.Outcome
+    {
+        let size = text.utf8.count
+        guard services.bodies.reserve(size) else {
+            services.metrics.recordRejected(route: "/openenv/{env}/ws")
+            return .reply(OpenEnvDispatch.errorMessage(OpenEnvError(
+                .capacity, "the server is reading too many messages at once; retry later",
+                retryAfterSeconds: services.configuration.retryAfterSeconds)))
+        }
+        defer { services.bodies.release(size) }
+        let current = session
+        do {
+            let (outcome, updated) = try await services.onCPU {
+                var s = current
+                let outcome = await OpenEnvDispatch.handle(text, session: &s)
+                return (outcome, s)
+            }
+            session = updated
+            return outcome
+        } catch {
+            return .reply(OpenEnvDispatch.errorMessage(OpenEnvError(error)))
+        }
+    }
+
     /// Closes the socket after `delay` unless cancelled first.
-    static func closeAfter(_ delay: Duration, _ outbound: WebSocketOutboundWriter, _ reason: String) -> Task<Void, Never> {
+    static func closeAfter(_ delay: Duration, _ outbound: WebSocketOutboundWriter, _ channel: any Channel,
+                           _ reason: String) -> Task<Void, Never> {
         Task {
             try? await Task.sleep(for: delay)
-            if !Task.isCancelled { try? await outbound.close(.goingAway, reason: reason) }
+            if !Task.isCancelled { await close(outbound, channel, reason) }
         }
+    }
+
+    /// Seconds a client gets to answer our close frame before the connection is dropped.
+    static let closeGrace = Duration.seconds(2)
+
+    /// Sends a close frame, then drops the connection if the client has not closed it within `closeGrace`:
+    /// a client that never answers must not keep its connection (and the handler waiting on it) forever.
+    static func close(_ outbound: WebSocketOutboundWriter, _ channel: any Channel, _ reason: String) async {
+        try? await outbound.close(.goingAway, reason: reason)
+        try? await Task.sleep(for: closeGrace)
+        try? await channel.close()
     }
 }

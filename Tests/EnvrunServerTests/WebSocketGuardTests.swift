@@ -1,0 +1,117 @@
+import EnvrunCore
+import EnvrunServer
+import EnvrunTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// OpenEnv's WebSocket sessions (on by default) on raw sockets: a connection is guarded before its first
+/// request as plain HTTP is, a session that stops talking loses its connection, and a message is decoded
+/// within the body budget.
+@Suite("WebSocket sessions: guards on raw sockets", .serialized)
+struct WebSocketGuardTests {
+    @Test("a first request head trickled a byte at a time is cut off at the head deadline")
+    func trickledHead() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in c.idleTimeoutSeconds = 0.5 }) { port in
+            let trickle = try #require(RawConnection(port: port))
+            let cut = await offPool { () -> Bool in
+                // One byte each 100 ms keeps a read-idle timer from firing; 40 bytes take 4 s.
+                for byte in "GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8 {
+                    if !trickle.send([byte]) { return true }
+                    if trickle.read(timeout: 0.1).closed { return true }
+                }
+                return false
+            }
+            #expect(cut, "a head trickled for 4 s was not cut off (deadline 0.5 s)")
+            let fresh = try #require(RawConnection(port: port))
+            fresh.send(RawConnection.request("GET", "/healthz"))
+            #expect(await offPool { fresh.response(timeout: 5).status } == 200)
+        }
+    }
+
+    @Test("a session that never answers the idle close frame loses its connection")
+    func silentSessionDisconnected() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in c.sessionIdleSeconds = 0.5 }) { port in
+            let socket = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
+            let frame = await offPool { socket.next(timeout: 5) }
+            #expect(frame == .close, "no close frame after the idle time: \(String(describing: frame))")
+            // The client never answers the close frame; the server drops the connection after its grace.
+            #expect(await offPool { socket.closedByServer(within: 6) }, "the silent socket was never disconnected")
+        }
+    }
+
+    @Test("past max_sessions, a socket that sends nothing is disconnected and the slot holder keeps its session")
+    func silentSocketOverCapacity() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.maxSessions = 1
+            c.sessionIdleSeconds = 2
+        }) { port in
+            let holder = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
+            holder.send(text: #"{"type":"reset","data":{"task_id":"3"}}"#)
+            guard case .text(let reset)? = await offPool({ holder.next(timeout: 5) }) else {
+                Issue.record("no reply to reset")
+                return
+            }
+            #expect(reset.contains("\"observation\""), "\(reset)")
+            let extra = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
+            // The holder stays active (a state message every 0.5 s) while the extra socket waits.
+            let dropped = await offPool { () -> Bool in
+                for _ in 0..<16 {
+                    if extra.closedByServer(within: 0.5) { return true }
+                    holder.send(text: #"{"type":"state"}"#)
+                    _ = holder.next(timeout: 2)
+                }
+                return false
+            }
+            #expect(dropped, "a silent socket past capacity was never disconnected")
+            holder.send(text: #"{"type":"step","data":{"response":"9"}}"#)
+            guard case .text(let step)? = await offPool({ holder.next(timeout: 5) }) else {
+                Issue.record("no reply to step")
+                return
+            }
+            #expect(step.contains("\"reward\":1"), "\(step)")
+        }
+    }
+
+    @Test("messages are checked like bodies: deep nesting is INVALID_JSON, past the budget CAPACITY_REACHED")
+    func messagesWithinBudget() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.maxBodyBytes = 256 * 1024
+            c.bodyBudgetBytes = 256 * 1024
+            c.bodyTimeoutSeconds = 10
+        }) { port in
+            let socket = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
+            let deep = #"{"type":"reset","data":{"x":"# + String(repeating: "[", count: 5000)
+                + String(repeating: "]", count: 5000) + "}}"
+            socket.send(text: deep)
+            guard case .text(let nested)? = await offPool({ socket.next(timeout: 5) }) else {
+                Issue.record("no reply to a deeply nested message")
+                return
+            }
+            #expect(nested.contains("INVALID_JSON") && nested.contains("deeper"), "\(nested.prefix(300))")
+
+            // An HTTP client holds 200 KiB of the budget with a stalled body; a 100 KiB message does not fit.
+            let holder = try #require(RawConnection(port: port))
+            holder.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(200 * 1024 + 1)\r\n\r\n{\"items\":[" + String(repeating: " ", count: 200 * 1024 - 10))
+            try await Task.sleep(for: .milliseconds(200))
+            let big = #"{"type":"step","data":{"response":""# + String(repeating: "7", count: 100 * 1024) + #""}}"#
+            socket.send(text: big)
+            guard case .text(let refused)? = await offPool({ socket.next(timeout: 5) }) else {
+                Issue.record("no reply to a message past the budget")
+                return
+            }
+            #expect(refused.contains("CAPACITY_REACHED"), "\(refused.prefix(300))")
+            close(holder.fd)
+            try await Task.sleep(for: .milliseconds(200))
+            socket.send(text: #"{"type":"reset","data":{"task_id":"2"}}"#)
+            guard case .text(let reset)? = await offPool({ socket.next(timeout: 5) }) else {
+                Issue.record("no reply to reset after the budget came back")
+                return
+            }
+            #expect(reset.contains("\"observation\""), "\(reset.prefix(300))")
+        }
+    }
+}

@@ -140,6 +140,9 @@ public protocol Environment: Sendable {
     /// (one client opening many evicts only its own). The default ignores the client.
     func reset(pack: String, taskID: String, client: ClientKey) async throws -> StepResult
     func step(episodeID: String, action: String) async throws -> StepResult
+    /// Forgets an episode its owner is done with (a protocol session that resets or ends); unknown ids
+    /// are ignored. The default does nothing (episodes then age out).
+    func close(episodeID: String) async
 }
 
 /// An environment that scores a whole batch at once, so a reward model sees the batch together; each
@@ -163,6 +166,8 @@ extension Environment {
     public func reset(pack: String, taskID: String, client: ClientKey) async throws -> StepResult {
         try await reset(pack: pack, taskID: taskID)
     }
+
+    public func close(episodeID: String) async {}
 }
 
 /// Who is asking, for per-client quotas: an opaque key the server derives from the request (a hash of

@@ -18,6 +18,8 @@ struct AppServices: Sendable {
     let bodies: BodyBudget
     /// Sessions of the stateful protocols (OpenEnv WebSockets, ORS), bounded by `max_sessions`.
     let sessions: SessionSlots
+    /// Open Reward Standard sessions (reaped on a timer by `SessionReaper`).
+    let orsSessions: ORSSessionStore
 
     /// The path of every route that does work:
     /// 1. the body is read within the byte budget (413 past the body limit, 429 past the budget), on

@@ -34,6 +34,8 @@ public func buildApplication(
     let server: HTTPServerBuilder = configuration.openEnvWebSocket
         ? webSocketServer(services: services, http1: http1)
         : .http1(configuration: http1)
+    // Idle sessions are reaped at a tenth of the idle time (at least every minute, at most every 0.1 s).
+    let reapEvery = Duration.seconds(min(60, max(0.1, configuration.sessionIdleSeconds / 10)))
     return Application(
         router: router,
         server: server,
@@ -41,6 +43,7 @@ public func buildApplication(
             address: .hostname(configuration.host, port: configuration.port), serverName: "envrun",
             backlog: 1024,
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
+        services: [SessionReaper(store: services.orsSessions, every: reapEvery)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }
@@ -84,6 +87,7 @@ func buildServices(
         metrics.recordWork($0)
     }
     metrics.recordWork(limiter.snapshot)
+    let sessions = SessionSlots(capacity: configuration.maxSessions)
     return AppServices(
         configuration: configuration, environment: environment, executor: executor, limiter: limiter,
         metrics: metrics,
@@ -92,7 +96,9 @@ func buildServices(
         logger: logger,
         cpu: sharedPools.pool(threads: configuration.cpuThreads ?? CPUPool.availableCores),
         bodies: BodyBudget(limit: configuration.bodyBudgetBytes),
-        sessions: SessionSlots(capacity: configuration.maxSessions))
+        sessions: sessions,
+        orsSessions: ORSSessionStore(slots: sessions, idle: .seconds(configuration.sessionIdleSeconds),
+                                     environment: environment))
 }
 
 /// The router alone, with every route and middleware (order matters: metrics see the final status

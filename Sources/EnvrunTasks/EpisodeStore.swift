@@ -30,6 +30,8 @@ public struct EpisodeCounts: Sendable, Equatable {
     public var evictedByCapacity = 0
     /// Forgotten after `ttl` unused.
     public var expired = 0
+    /// Closed by their owner (a protocol session that reset or ended).
+    public var closed = 0
 
     public init() {}
 }
@@ -58,6 +60,8 @@ protocol EpisodeStoring: Sendable {
     func begin(_ id: String) async throws -> Episode
     /// Stores the episode after its step (not busy any more); one evicted meanwhile stays gone.
     func save(_ episode: Episode) async
+    /// Forgets an episode (a step running on it meanwhile finds it gone when it saves).
+    func close(_ id: String) async
     func counts() async -> EpisodeCounts
 }
 
@@ -122,6 +126,10 @@ actor EpisodeStore: EpisodeStoring {
         e.busy = false
         e.lastUsed = now()
         table.update(e)
+    }
+
+    func close(_ id: String) {
+        if table.remove(id) != nil { tally.closed += 1 }
     }
 
     /// Forgets episodes unused for `ttl`, from the cold end of the recency list: it is ordered by

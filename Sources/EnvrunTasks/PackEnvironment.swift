@@ -215,6 +215,8 @@ public struct PackEnvironment: Environment, BatchScoring {
         return lines.joined(separator: "\n")
     }
 
+    public func close(episodeID: String) async { await episodes.close(episodeID) }
+
     /// How many episodes are open.
     public func openEpisodes() async -> Int { await episodes.counts().open }
 

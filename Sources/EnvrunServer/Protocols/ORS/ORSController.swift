@@ -17,7 +17,7 @@ struct ORSController {
 
     init(services: AppServices) {
         self.services = services
-        store = ORSSessionStore(slots: services.sessions, idle: .seconds(services.configuration.sessionIdleSeconds))
+        store = services.orsSessions
     }
 
     func addRoutes(to router: Router<EnvrunRequestContext>) {
@@ -170,7 +170,7 @@ struct ORSController {
         do {
             let episode = try await PackEpisode.open(
                 services.environment, pack: name, taskID: taskID, index: index,
-                client: ClientKeys.key(remoteAddress: context.remoteAddress))
+                client: ORSSessionStore.client(sid))
             try await store.bind(sid, env: name, episode: episode)
             return try JSONIO.response(["sid": sid])
         } catch let error as EnvrunError {

@@ -11,6 +11,12 @@ protocol OpenEnvSession: Sendable {
     static var tools: [JSONRPC.Tool] { get }
     /// An MCP `tools/call`; the reply is MCP's tool result.
     mutating func call(tool: String, arguments: JSONRPC.Arguments) async throws -> any Encodable & Sendable
+    /// The session is over (its socket closed): let go of what it holds.
+    func end() async
+}
+
+extension OpenEnvSession {
+    func end() async {}
 }
 
 /// An error with one of OpenEnv's codes.
@@ -85,6 +91,8 @@ struct OpenEnvPackSession: OpenEnvSession {
         let opened = try await services.work(route: Self.route) {
             try await PackEpisode.open(environment, pack: pack, taskID: data.taskID, seed: data.seed, client: client)
         }
+        // A session holds one episode: the one it reset away from is closed.
+        if let previous = episode { await services.environment.close(episodeID: previous.episodeID) }
         episode = opened
         return Self.result(opened, text: opened.prompt, step: nil)
     }
@@ -105,6 +113,10 @@ struct OpenEnvPackSession: OpenEnvSession {
         }
         episode = after
         return Self.result(after, text: step.observation, step: step)
+    }
+
+    func end() async {
+        if let episode { await services.environment.close(episodeID: episode.episodeID) }
     }
 
     func state() -> any Encodable & Sendable {

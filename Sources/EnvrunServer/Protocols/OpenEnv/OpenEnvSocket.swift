@@ -1,4 +1,5 @@
 import EnvrunCore
+import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -32,7 +33,9 @@ enum OpenEnvSocket {
                 ? .dontUpgrade : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let name = context.requestContext.parameters.get("env") ?? ""
-            let client = ClientKeys.key(remoteAddress: context.requestContext.channel.remoteAddress)
+            // The session's episodes are under a key of its own: its one episode neither counts against nor
+            // is evicted by the quota of the host's other episodes (/v1/episodes).
+            let client = ClientKey("openenv:\(UUID().uuidString)")
             guard let session = try? OpenEnvController.makeSession(services: services, name: name, client: client)
             else { return }
             await serve(session, inbound: inbound, outbound: outbound, channel: context.requestContext.channel,
@@ -81,7 +84,7 @@ enum OpenEnvSocket {
         defer { watchdog.cancel() }
         var session = session
         do {
-            for try await message in inbound.messages(maxSize: maxSize) {
+            messages: for try await message in inbound.messages(maxSize: maxSize) {
                 lastActive.withLock { $0 = .now }
                 guard case .text(let text) = message else {
                     try await outbound.write(.text(OpenEnvDispatch.errorMessage(
@@ -90,13 +93,14 @@ enum OpenEnvSocket {
                 }
                 switch await handle(text, session: &session, services: services) {
                 case .reply(let reply): try await outbound.write(.text(reply))
-                case .close: return
+                case .close: break messages
                 }
                 lastActive.withLock { $0 = .now }
             }
         } catch {
             logger.debug("OpenEnv session ended", metadata: ["error": "\(error)"])
         }
+        await session.end()
     }
 
     /// One message, within the body budget (a message past it is answered CAPACITY_REACHED, as an HTTP

@@ -25,6 +25,8 @@ public struct AnswerExtractor: Sendable {
             if !t.isEmpty { return t }
         }
         if let phrase = AnswerExtractor.afterAnswerPhrase(u) { return phrase }
+        // Nothing marks an answer: the response's last math environment is its answer.
+        if let math = AnswerExtractor.mathEnvironments(in: u).last { return math }
         if u.count <= options.shortAnswerLength * 4, !u.contains(0x0A) || AnswerExtractor.onlyTrailingNewlines(u) {
             let trimmed = AnswerExtractor.stripMarkdownBold(String(decoding: u, as: UTF8.self)).trimmingSpaces
             if !trimmed.isEmpty, trimmed.unicodeScalars.count <= options.shortAnswerLength,
@@ -139,8 +141,87 @@ public struct AnswerExtractor: Sendable {
         var end = s0
         while end < u.count, u[end] != 0x0A { end += 1 }
         let line = String(decoding: UnsafeBufferPointer(rebasing: u[s0..<end]), as: UTF8.self)
-        return cutSentence(Substring(line))
+        guard let phrase = cutSentence(Substring(line)) else { return nil }
+        return valueInProse(phrase) ?? phrase
     }
+
+    /// The value a prose answer states: "the smallest $k$ is 21" → `21`, "we get $x = 4$" → `x = 4`; nil
+    /// when the phrase is not prose (it is the answer as it stands) or names no value.
+    static func valueInProse(_ phrase: String) -> String? {
+        guard plainWords(in: phrase) > 0 else { return nil }
+        for verb in [" is ", " are ", " equals ", " = "] {
+            guard let r = phrase.range(of: verb, options: .backwards) else { continue }
+            var tail = String(phrase[r.upperBound...]).trimmingSpaces
+            while let last = tail.last, ".,;!".contains(last) { tail.removeLast() }
+            var t = tail
+            if let math = t.withUTF8({ mathEnvironments(in: $0) }).last, tail.hasPrefix("$") || tail.hasPrefix("\\(") {
+                return math
+            }
+            if !tail.isEmpty, plainWords(in: tail) == 0, !tail.contains("$") { return tail }
+            break
+        }
+        var t = phrase
+        return t.withUTF8 { mathEnvironments(in: $0) }.last
+    }
+
+    /// The contents of the inline and display math in a text — `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]` — in order,
+    /// trimmed; empty ones and prose left out. A `$` that reads as a price is not math: an inline pair that
+    /// spans a line, holds GSM8K's `<<…>>` calculator notes or prose, ends in `=`, follows a digit ("45$"), opens on a digit and closes
+    /// after a space ("$5 and $10"), or closes right before a digit or a `<<` note. Such a `$` is skipped and the scan goes on from the next
+    /// character, so later pairs are still found (at most `maxDollars` tries, to bound the work).
+    static func mathEnvironments(in u: UnsafeBufferPointer<UInt8>) -> [String] {
+        let dollar = UInt8(ascii: "$"), backslash = UInt8(ascii: "\\"), newline = UInt8(ascii: "\n")
+        var out: [String] = []
+        var i = 0
+        var tries = 0
+        func text(_ a: Int, _ b: Int) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: u[a..<b]), as: UTF8.self).trimmingSpaces
+        }
+        /// The index of `close` (one or two bytes) at or after `from`, skipping escaped characters.
+        func find(_ close: [UInt8], from: Int) -> Int? {
+            var k = from
+            while k + close.count <= u.count {
+                if u[k] == backslash, close[0] != backslash || k + 1 >= u.count || u[k + 1] != close[1] { k += 2; continue }
+                if u[k] == close[0], close.count == 1 || u[k + 1] == close[1] { return k }
+                k += 1
+            }
+            return nil
+        }
+        func isDigit(_ k: Int) -> Bool { k >= 0 && k < u.count && u[k] >= 48 && u[k] <= 57 }
+        while i < u.count, tries < maxDollars {
+            let c = u[i]
+            if c == backslash, i + 1 < u.count, u[i + 1] == UInt8(ascii: "(") || u[i + 1] == UInt8(ascii: "[") {
+                let close: [UInt8] = [backslash, u[i + 1] == UInt8(ascii: "(") ? UInt8(ascii: ")") : UInt8(ascii: "]")]
+                guard let k = find(close, from: i + 2) else { break }
+                let t = text(i + 2, k)
+                if !t.isEmpty, plainWords(in: t) <= 1 { out.append(t) }
+                i = k + 2
+            } else if c == backslash {
+                i += 2
+            } else if c == dollar {
+                tries += 1
+                let display = i + 1 < u.count && u[i + 1] == dollar
+                let open = display ? 2 : 1
+                guard let k = find(display ? [dollar, dollar] : [dollar], from: i + open) else { break }
+                let t = text(i + open, k)
+                let price = !display && (u[(i + 1)..<k].contains(newline) || isDigit(i - 1) || t.contains("<<") || isDigit(k + 1)
+                    || (k + 1 < u.count && u[k + 1] == UInt8(ascii: "<")) || t.hasSuffix("=")
+                    || (isDigit(i + 1) && (u[k - 1] == 0x20 || u[k - 1] == newline)))
+                if price || plainWords(in: t) > 1 {
+                    i += 1
+                    continue
+                }
+                if !t.isEmpty { out.append(t) }
+                i = k + open
+            } else {
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// `$` signs tried as math delimiters in one response.
+    static let maxDollars = 256
 
     static func cutSentence(_ text: Substring) -> String? {
         var rest = Substring(stripMarkdownBold(String(text))).drop { $0 == " " || $0 == ":" }

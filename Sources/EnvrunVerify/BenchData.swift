@@ -27,7 +27,10 @@ public enum BenchData {
                 throw EnvrunError(.invalidInput, "\(source): line \(k + 1) is not a JSON object")
             }
             let id = (obj["id"] as? String) ?? (obj["unique_id"] as? String) ?? "\(source):\(k + 1)"
-            if let answer = obj["answer"] as? String, let meta = obj["metadata"] as? [String: Any],
+            if let gold = obj["gold"] as? String, let pred = obj["pred"] as? String, let expected = obj["expected"] as? Bool {
+                // A labelled pair (scripts/bench/real_responses.jsonl).
+                out.append(BenchPair(id: id, gold: gold, pred: pred, expected: expected))
+            } else if let answer = obj["answer"] as? String, let meta = obj["metadata"] as? [String: Any],
                 var solution = meta["solution"] as? String {
                 // The GSM8K pack keeps the reference solution without its last line `#### N`; put it back so
                 // the pair is the dataset's original reference solution (MATH solutions keep their \boxed{}).

@@ -12,6 +12,8 @@ struct Comparer {
         // The same tree is the same answer, whatever it contains (also undefined or unevaluable parts).
         if a == b { return .yes }
         let d = depth + 1
+        if let m = a.scaledMatrix { return try equal(m, b, depth: d) }
+        if let m = b.scaledMatrix { return try equal(a, m, depth: d) }
         switch (a, b) {
         case (.text(let x), .text(let y)): return Comparer.normalizeText(x) == Comparer.normalizeText(y) ? .yes : .no
         case (.text(let x), .variable(let v)), (.variable(let v), .text(let x)):
@@ -27,6 +29,11 @@ struct Comparer {
         case (.set(let xs), .set(let ys)), (.union(let xs), .union(let ys)), (.set(let xs), .union(let ys)),
             (.union(let xs), .set(let ys)):
             return try sameCollection(xs, ys, depth: d)
+        case (.set(let xs), .tuple(let ys)) where Comparer.assignedValues(xs) != nil:
+            // `a = 3, b = 1` against `(3, 1)`: the values in the order written.
+            return try sameSequence(Comparer.assignedValues(xs)!, ys, depth: d)
+        case (.tuple(let ys), .set(let xs)) where Comparer.assignedValues(xs) != nil:
+            return try sameSequence(Comparer.assignedValues(xs)!, ys, depth: d)
         case (.set(let xs), _) where xs.count == 1: return try equal(xs[0], b, depth: d)
         case (_, .set(let ys)) where ys.count == 1: return try equal(a, ys[0], depth: d)
         case (.set, _), (_, .set): return .no
@@ -69,6 +76,18 @@ struct Comparer {
             guard a.isScalar, b.isScalar else { return .no }
             return try scalars.equal(a, b)
         }
+    }
+
+    /// The values of a list of assignments to distinct variables (`a = 3, b = 1` → [3, 1]); nil otherwise.
+    static func assignedValues(_ xs: [Expr]) -> [Expr]? {
+        var names: Set<String> = []
+        var values: [Expr] = []
+        for x in xs {
+            guard case .relation(let sides, [.eq]) = x, case .variable(let v) = sides[0], sides[1].freeVariables.isEmpty,
+                names.insert(v).inserted else { return nil }
+            values.append(sides[1])
+        }
+        return values.count > 1 ? values : nil
     }
 
     static func digits(_ s: String) -> String {

@@ -134,3 +134,47 @@ extension Expr: CustomStringConvertible {
         }
     }
 }
+
+extension Expr {
+    /// The same expression with variables renamed (`map`: old name → new name).
+    func renaming(_ map: [String: String]) -> Expr {
+        func r(_ e: Expr) -> Expr { e.renaming(map) }
+        switch self {
+        case .variable(let v): return .variable(map[v] ?? v)
+        case .number, .constant, .based, .text: return self
+        case .sum(let xs): return .sum(xs.map(r))
+        case .product(let xs): return .product(xs.map(r))
+        case .tuple(let xs): return .tuple(xs.map(r))
+        case .set(let xs): return .set(xs.map(r))
+        case .union(let xs): return .union(xs.map(r))
+        case .function(let f, let xs): return .function(f, xs.map(r))
+        case .relation(let xs, let ops): return .relation(xs.map(r), ops)
+        case .quotient(let a, let b): return .quotient(r(a), r(b))
+        case .power(let a, let b): return .power(r(a), r(b))
+        case .interval(let a, let b, let lc, let rc): return .interval(r(a), r(b), leftClosed: lc, rightClosed: rc)
+        case .negate(let a): return .negate(r(a))
+        case .percent(let a): return .percent(r(a))
+        case .plusMinus(let a, let b): return .plusMinus(a.map(r), r(b))
+        case .matrix(let rows): return .matrix(rows.map { $0.map(r) })
+        }
+    }
+
+    /// A scalar times a matrix as the matrix of products (`2\begin{pmatrix}1&2\end{pmatrix}`, `-M`); nil when
+    /// this is not a product of scalars and exactly one matrix.
+    var scaledMatrix: Expr? {
+        switch self {
+        case .negate(let a):
+            guard case .matrix(let rows)? = a.scaledMatrix ?? (a.isMatrix ? a : nil) else { return nil }
+            return .matrix(rows.map { $0.map { .negate($0) } })
+        case .product(let xs):
+            let matrices = xs.filter(\.isMatrix)
+            guard matrices.count == 1, case .matrix(let rows) = matrices[0],
+                xs.allSatisfy({ $0.isMatrix || $0.isScalar }) else { return nil }
+            let factors = xs.filter { !$0.isMatrix }
+            return .matrix(rows.map { $0.map { .product(factors + [$0]) } })
+        default: return nil
+        }
+    }
+
+    var isMatrix: Bool { if case .matrix = self { return true } else { return false } }
+}

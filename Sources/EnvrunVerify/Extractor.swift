@@ -26,7 +26,9 @@ public struct AnswerExtractor: Sendable {
         }
         if let phrase = AnswerExtractor.afterAnswerPhrase(u) { return phrase }
         // Nothing marks an answer: the response's last math environment is its answer.
-        if let math = AnswerExtractor.mathEnvironments(in: u).last { return math }
+        // A bare letter after it ("… for all real $t$") names a variable, not the answer.
+        let maths = AnswerExtractor.mathEnvironments(in: u)
+        if let math = maths.last(where: { !AnswerExtractor.isBareLetter($0) }) ?? maths.last { return math }
         if u.count <= options.shortAnswerLength * 4, !u.contains(0x0A) || AnswerExtractor.onlyTrailingNewlines(u) {
             let trimmed = AnswerExtractor.stripMarkdownBold(String(decoding: u, as: UTF8.self)).trimmingSpaces
             if !trimmed.isEmpty, trimmed.unicodeScalars.count <= options.shortAnswerLength,
@@ -166,62 +168,60 @@ public struct AnswerExtractor: Sendable {
 
     /// The contents of the inline and display math in a text — `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]` — in order,
     /// trimmed; empty ones and prose left out. A `$` that reads as a price is not math: an inline pair that
-    /// spans a line, holds GSM8K's `<<…>>` calculator notes or prose, ends in `=`, follows a digit ("45$"), opens on a digit and closes
-    /// after a space ("$5 and $10"), or closes right before a digit or a `<<` note. Such a `$` is skipped and the scan goes on from the next
-    /// character, so later pairs are still found (at most `maxDollars` tries, to bound the work).
+    /// spans a line, holds GSM8K's `<<…>>` calculator notes or prose, ends in `=`, follows a digit ("45$"),
+    /// opens on a digit and closes after a space ("$5 and $10"), or closes right before a digit or a `<<`
+    /// note. Such a `$` is skipped and pairing goes on from the next one, so later pairs are still found.
+    /// One pass to find the delimiters, then each stretch between two `$` is looked at once: O(length).
     static func mathEnvironments(in u: UnsafeBufferPointer<UInt8>) -> [String] {
         let dollar = UInt8(ascii: "$"), backslash = UInt8(ascii: "\\"), newline = UInt8(ascii: "\n")
-        var out: [String] = []
-        var i = 0
-        var tries = 0
+        var found: [(at: Int, text: String)] = []
+        var dollars: [(at: Int, width: Int)] = []
         func text(_ a: Int, _ b: Int) -> String {
             String(decoding: UnsafeBufferPointer(rebasing: u[a..<b]), as: UTF8.self).trimmingSpaces
         }
-        /// The index of `close` (one or two bytes) at or after `from`, skipping escaped characters.
-        func find(_ close: [UInt8], from: Int) -> Int? {
-            var k = from
-            while k + close.count <= u.count {
-                if u[k] == backslash, close[0] != backslash || k + 1 >= u.count || u[k + 1] != close[1] { k += 2; continue }
-                if u[k] == close[0], close.count == 1 || u[k + 1] == close[1] { return k }
-                k += 1
-            }
-            return nil
-        }
-        func isDigit(_ k: Int) -> Bool { k >= 0 && k < u.count && u[k] >= 48 && u[k] <= 57 }
-        while i < u.count, tries < maxDollars {
-            let c = u[i]
-            if c == backslash, i + 1 < u.count, u[i + 1] == UInt8(ascii: "(") || u[i + 1] == UInt8(ascii: "[") {
-                let close: [UInt8] = [backslash, u[i + 1] == UInt8(ascii: "(") ? UInt8(ascii: ")") : UInt8(ascii: "]")]
-                guard let k = find(close, from: i + 2) else { break }
-                let t = text(i + 2, k)
-                if !t.isEmpty, plainWords(in: t) <= 1 { out.append(t) }
+        func keep(_ at: Int, _ t: String) { if !t.isEmpty, plainWords(in: t) <= 1 { found.append((at, t)) } }
+        var i = 0
+        while i < u.count {
+            if u[i] == backslash, i + 1 < u.count {
+                let open = u[i + 1]
+                guard open == UInt8(ascii: "(") || open == UInt8(ascii: "[") else { i += 2; continue }
+                let close = open == UInt8(ascii: "(") ? UInt8(ascii: ")") : UInt8(ascii: "]")
+                var k = i + 2
+                while k + 1 < u.count, !(u[k] == backslash && u[k + 1] == close) { k += u[k] == backslash ? 2 : 1 }
+                guard k + 1 < u.count else { break }
+                keep(i, text(i + 2, k))
                 i = k + 2
-            } else if c == backslash {
-                i += 2
-            } else if c == dollar {
-                tries += 1
-                let display = i + 1 < u.count && u[i + 1] == dollar
-                let open = display ? 2 : 1
-                guard let k = find(display ? [dollar, dollar] : [dollar], from: i + open) else { break }
-                let t = text(i + open, k)
-                let price = !display && (u[(i + 1)..<k].contains(newline) || isDigit(i - 1) || t.contains("<<") || isDigit(k + 1)
-                    || (k + 1 < u.count && u[k + 1] == UInt8(ascii: "<")) || t.hasSuffix("=")
-                    || (isDigit(i + 1) && (u[k - 1] == 0x20 || u[k - 1] == newline)))
-                if price || plainWords(in: t) > 1 {
-                    i += 1
-                    continue
-                }
-                if !t.isEmpty { out.append(t) }
-                i = k + open
+            } else if u[i] == dollar {
+                let width = i + 1 < u.count && u[i + 1] == dollar ? 2 : 1
+                dollars.append((i, width))
+                i += width
             } else {
                 i += 1
             }
         }
-        return out
+        func isDigit(_ k: Int) -> Bool { k >= 0 && k < u.count && u[k] >= 48 && u[k] <= 57 }
+        var j = 0
+        while j + 1 < dollars.count {
+            let (a, b) = (dollars[j], dollars[j + 1])
+            guard a.width == b.width else { j += 1; continue }
+            let start = a.at + a.width, end = b.at
+            let t = text(start, end)
+            if a.width == 1 {
+                let price = u[start..<end].contains(newline) || isDigit(a.at - 1) || t.contains("<<")
+                    || isDigit(end + 1) || (end + 1 < u.count && u[end + 1] == UInt8(ascii: "<")) || t.hasSuffix("=")
+                    || (isDigit(start) && end > start && (u[end - 1] == 0x20 || u[end - 1] == newline))
+                if price || plainWords(in: t) > 1 {
+                    j += 1
+                    continue
+                }
+            }
+            keep(a.at, t)
+            j += 2
+        }
+        return found.sorted { $0.at < $1.at }.map(\.text)
     }
 
-    /// `$` signs tried as math delimiters in one response.
-    static let maxDollars = 256
+    static func isBareLetter(_ s: String) -> Bool { s.count == 1 && s.first!.isLetter }
 
     static func cutSentence(_ text: Substring) -> String? {
         var rest = Substring(stripMarkdownBold(String(text))).drop { $0 == " " || $0 == ":" }

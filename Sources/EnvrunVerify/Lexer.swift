@@ -68,6 +68,12 @@ struct Lexer {
                     out.append(.op("deg"))
                     continue
                 }
+                if c == "!", peek() == "=" {
+                    // `!=` is ≠, not a factorial before `=`.
+                    i += 1
+                    out.append(.op("!="))
+                    continue
+                }
                 out.append(.op(String(c)))
             case "*":
                 i += 1
@@ -270,6 +276,8 @@ struct Lexer {
         if Lexer.skipCommands.contains(name) { return }
         if let t = Lexer.renamed[name] { out.append(t); return }
         if Lexer.greek.contains(name) { out.append(.letter(name)); return }
+        // Names in labels (`\angle ABC = 60^\circ`, `\max = 8`): part of the label, not an operation.
+        if name == "angle" || name == "max" || name == "min" { out.append(.letter(name)); return }
         if Lexer.functions.contains(name) { out.append(.command(name == "lg" ? "log" : name)); return }
         switch name {
         case "text", "textrm", "mbox", "textit", "textnormal", "mathtt", "texttt", "textsf", "operatorname":

@@ -17,6 +17,11 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
     /// When set, answers written with decimals match within this relative tolerance (e.g. 0.333 vs 1/3 at 1e-3).
     /// Without it, decimals are exact: 0.333 ≠ 1/3.
     public var floatTolerance: Double? = nil
+    /// A decimal answer equals an exact gold when it is the gold correctly rounded to the places shown and
+    /// has at least this many significant digits (`0.6667` for 2/3); nil: decimals are exact. Four digits tell
+    /// a value from its usual near misses (π = 3.142 and 22/7 = 3.143; 3.14 is both), so a policy cannot win
+    /// with a rough estimate. Compare Math-Verify's `float_rounding`.
+    public var roundedDecimals: Int? = 4
     /// Use every `\boxed{}` of the response as one set answer instead of the last one.
     public var allBoxes: Bool = false
     /// A response with no answer marker is taken whole when it is one line at most this long.
@@ -26,7 +31,7 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case lastNumberFallback, floatTolerance, allBoxes, shortAnswerLength, limits
+        case lastNumberFallback, floatTolerance, roundedDecimals, allBoxes, shortAnswerLength, limits
     }
 
     /// Missing keys keep their defaults, so `{"lastNumberFallback": false}` is a complete configuration.
@@ -35,6 +40,8 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
         let d = VerifyOptions()
         lastNumberFallback = try c.decodeIfPresent(Bool.self, forKey: .lastNumberFallback) ?? d.lastNumberFallback
         floatTolerance = try c.decodeIfPresent(Double.self, forKey: .floatTolerance)
+        roundedDecimals = c.contains(.roundedDecimals)
+            ? try c.decodeIfPresent(Int.self, forKey: .roundedDecimals) : d.roundedDecimals
         allBoxes = try c.decodeIfPresent(Bool.self, forKey: .allBoxes) ?? d.allBoxes
         shortAnswerLength = try c.decodeIfPresent(Int.self, forKey: .shortAnswerLength) ?? d.shortAnswerLength
         limits = try c.decodeIfPresent(VerifyLimits.self, forKey: .limits) ?? d.limits
@@ -124,6 +131,34 @@ public struct MathVerifier: Sendable {
             if sameText { return result(true, .ok, goldText, predText, "gold unparseable (\(error.message)); same text") }
             return result(false, .error, nil, nil, "gold answer unparseable: \(error.message)")
         }
+        let first = compare(g, goldText, predText, budget: budget, result: result)
+        guard !first.equivalent, first.status != .error else { return first }
+        // Readings a grader makes without a second thought, only when the answer as written does not match.
+        if g.itemCount == 1, let variant = AnswerVariants.decimalComma(predText) {
+            let r = compare(g, goldText, variant, budget: budget, result: result)
+            if r.equivalent { return r }
+        }
+        if g.freeVariables.isEmpty, let variant = AnswerVariants.withoutUnits(predText) {
+            let r = compare(g, AnswerVariants.withoutUnits(goldText) ?? goldText, variant, budget: budget, result: result)
+            if r.equivalent { return r }
+        }
+        guard !options.allBoxes, g.itemCount > 1 else { return first }
+        // Several boxed answers against a gold of several items (`\boxed{3}, \boxed{7}` vs `3, 7`): the
+        // boxes together are the answer, compared as a set (an extra or a missing one is wrong).
+        let boxes = AnswerExtractor.boxes(in: pred)
+        guard boxes.count == g.itemCount || (boxes.count > 1 && Set(boxes).count == g.itemCount) else { return first }
+        // Joined with `;`, so boxes that are systems (`\boxed{a=3,b=1}`) stay one solution each.
+        let together = compare(g, goldText, boxes.joined(separator: "; "), budget: budget, result: result)
+        return together.equivalent ? together : first
+    }
+
+    private func compare(
+        _ g: Expr, _ goldText: String, _ predText: String, budget: Budget,
+        result: (Bool, VerifyStatus, String?, String?, String?) -> VerifyResult
+    ) -> VerifyResult {
+        var sameText: Bool {
+            AnswerParser.normalizeForComparison(goldText) == AnswerParser.normalizeForComparison(predText)
+        }
         let p: Expr
         do {
             p = try AnswerParser.parse(predText, budget: budget)
@@ -150,6 +185,16 @@ public struct MathVerifier: Sendable {
         } catch {
             if sameText { return result(true, .ok, g.description, p.description, "same text") }
             return result(false, .undecided, g.description, p.description, error.message)
+        }
+    }
+}
+
+extension Expr {
+    /// Items of a set or list answer (a system's assignments, the solutions of a system); 1 otherwise.
+    var itemCount: Int {
+        switch self {
+        case .set(let xs): return xs.count
+        default: return 1
         }
     }
 }

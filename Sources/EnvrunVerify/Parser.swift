@@ -59,20 +59,33 @@ struct Parser {
     // MARK: grammar
 
     /// Items separated by `,` `;` or the words "and"/"or", up to (not including) one of `closers`.
+    /// Groups separated by `;` whose items are separated by `,` are the solutions of a system
+    /// (`a=3,b=1;a=5,b=1`): each group of several items is one tuple.
     mutating func parseList(closers: Set<String>) throws(VerifyFailure) -> [Expr] {
-        var items: [Expr] = []
+        var groups: [[Expr]] = [[]]
+        func result() throws(VerifyFailure) -> [Expr] {
+            guard groups.count > 1, groups.contains(where: { $0.count > 1 }) else { return groups.flatMap { $0 } }
+            var out: [Expr] = []
+            for g in groups where !g.isEmpty { out.append(g.count == 1 ? g[0] : try node(.tuple(g))) }
+            return out
+        }
         while true {
             while case .text(let t)? = peek, Parser.isSeparatorText(t) { pos += 1 }
-            if items.isEmpty, peek == nil || closers.contains(where: { peekOp($0) }) { return items }
-            items.append(try parseItem())
+            if groups.allSatisfy(\.isEmpty), peek == nil || closers.contains(where: { peekOp($0) }) { return [] }
+            groups[groups.count - 1].append(try parseItem())
             var separated = false
             while true {
-                if eat(",") || eat(";") { separated = true; continue }
+                if eat(",") { separated = true; continue }
+                if eat(";") {
+                    separated = true
+                    if !groups[groups.count - 1].isEmpty { groups.append([]) }
+                    continue
+                }
                 if case .text(let t)? = peek, Parser.isSeparatorText(t) { pos += 1; separated = true; continue }
                 break
             }
-            if !separated { return items }
-            if peek == nil || closers.contains(where: { peekOp($0) }) { return items }  // trailing comma
+            if !separated { return try result() }
+            if peek == nil || closers.contains(where: { peekOp($0) }) { return try result() }  // trailing comma
         }
     }
 
@@ -95,7 +108,7 @@ struct Parser {
     static let relOps: [String: Expr.Relation] = ["=": .eq, "!=": .ne, "<": .lt, "<=": .le, ">": .gt, ">=": .ge]
 
     mutating func parseRelation() throws(VerifyFailure) -> Expr {
-        var operands = [try parseAdditive()]
+        var operands = [try parseRatio()]
         var ops: [Expr.Relation] = []
         while let t = peek {
             if t == .op("in") {
@@ -108,9 +121,16 @@ struct Parser {
             guard case .op(let o) = t, let r = Parser.relOps[o] else { break }
             pos += 1
             ops.append(r)
-            operands.append(try parseAdditive())
+            operands.append(try parseRatio())
         }
         return ops.isEmpty ? operands[0] : try node(.relation(operands, ops))
+    }
+
+    /// A ratio `3:16` (also a side of a relation, `S_{ABC}:S = 3:16`) is the quotient.
+    mutating func parseRatio() throws(VerifyFailure) -> Expr {
+        let first = try parseAdditive()
+        guard eat(":") else { return first }
+        return try node(.quotient(first, try parseAdditive()))
     }
 
     mutating func parseAdditive() throws(VerifyFailure) -> Expr {

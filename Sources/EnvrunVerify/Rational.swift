@@ -28,6 +28,7 @@ struct Rational: Hashable, Sendable, CustomStringConvertible {
     var isZero: Bool { num.isZero }
     var isInteger: Bool { den == 1 }
     var isNegative: Bool { num.sign == .minus && !num.isZero }
+    var isPositive: Bool { num.sign == .plus && !num.isZero }
     var bits: Int { num.magnitude.bitWidth + den.magnitude.bitWidth }
 
     static func + (a: Rational, b: Rational) -> Rational {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Equations and inequalities.
 extension Comparer {
     /// `lhs - rhs` of a two-sided relation.
@@ -18,6 +20,7 @@ extension Comparer {
             guard o1 == o2 else { return .no }
             return try sameSequence(xs, ys, depth: depth)
         }
+        if o1 == .eq, o2 == .eq, let renamed = try renamedDefinition(l1, r1, l2, r2, depth: depth) { return renamed }
         // Same variable on the left: compare the right sides (`x = 3` vs `x = 3.0`).
         if o1 == o2, case .variable(let v1) = l1, case .variable(let v2) = l2, v1 == v2,
             !r1.freeVariables.contains(v1), !r2.freeVariables.contains(v2) {
@@ -36,6 +39,7 @@ extension Comparer {
     /// A relation against a plain value: `x = 3` vs `3`, `y = 2x+1` vs `2x+1`, `x > 3` vs `(3, \infty)`.
     func relationVersusValue(_ xs: [Expr], _ xo: [Expr.Relation], _ v: Expr, depth: Int) throws(VerifyFailure) -> Tri {
         if let iv = Comparer.interval(xs, xo) { return try equal(iv, v, depth: depth) }
+        if let last = try chainValue(xs, xo, depth: depth) { return try equal(last, v, depth: depth) }
         guard xo == [.eq] else { return .no }
         let (l, r) = (xs[0], xs[1])
         if Comparer.isUnknownName(l), !r.freeVariables.isSuperset(of: l.freeVariables) || r.freeVariables.isEmpty {
@@ -45,9 +49,76 @@ extension Comparer {
         return .no
     }
 
-    /// A lone variable, or a tuple of variables such as `(x, y)`.
-    static func isUnknownName(_ e: Expr) -> Bool {
+    /// The value a worked chain ends on: `1 - \frac14 = \frac34`, `m = \frac{1-3}{4} = -\frac12`, `M = N` for
+    /// constant matrices — equalities whose sides (after a leading name) are constants that agree with each
+    /// other; nil for anything else (a chain whose steps disagree states no value).
+    func chainValue(_ xs: [Expr], _ xo: [Expr.Relation], depth: Int) throws(VerifyFailure) -> Expr? {
+        guard xo.allSatisfy({ $0 == .eq }), xs.count >= 2 else { return nil }
+        let named = Comparer.isUnknownName(xs[0]) && xs.count >= 3
+        let values = named ? Array(xs.dropFirst()) : xs
+        guard values.allSatisfy({ $0.freeVariables.isEmpty }) else { return nil }
+        for k in 1..<values.count where try equal(values[k - 1], values[k], depth: depth) != .yes { return nil }
+        return values.last
+    }
+
+    /// `f(x) = …` against `f(t) = …`, `a_n = …` against `a_k = …`: the same definition with its argument
+    /// renamed (a bound variable). The right sides are compared with the argument renamed back; nil when the
+    /// two are not definitions of the same function with the same number of arguments.
+    func renamedDefinition(_ l1: Expr, _ r1: Expr, _ l2: Expr, _ r2: Expr, depth: Int) throws(VerifyFailure) -> Tri? {
+        guard let (f1, a1) = Comparer.definition(l1), let (f2, a2) = Comparer.definition(l2), f1 == f2,
+            a1.count == a2.count, a1 != a2 else { return nil }
+        // Renaming onto a name the other side already uses would capture it.
+        let others = r2.freeVariables.subtracting(a2)
+        guard others.isDisjoint(with: a1) else { return nil }
+        return try equal(r1, r2.renaming(Dictionary(uniqueKeysWithValues: zip(a2, a1))), depth: depth)
+    }
+
+    /// The function name and argument names of `f(x)`, `f(x, y)` or `a_n`.
+    static func definition(_ e: Expr) -> (String, [String])? {
         switch e {
+        case .product(let xs) where xs.count == 2:
+            let f: String
+            switch xs[0] {
+            case .variable(let name): f = name
+            case .power(.variable(let name), let e): f = "\(name)^\(e)"  // `f^{-1}(x)`
+            default: return nil
+            }
+            switch xs[1] {
+            case .variable(let x): return (f, [x])
+            case .tuple(let args):
+                var names: [String] = []
+                for a in args { guard case .variable(let x) = a else { return nil }; names.append(x) }
+                return Set(names).count == names.count ? (f, names) : nil
+            default: return nil
+            }
+        case .variable(let v):
+            guard let bar = v.firstIndex(of: "_") else { return nil }
+            let index = String(v[v.index(after: bar)...]).trimmingCharacters(in: CharacterSet(charactersIn: "{}"))
+            guard index.count == 1, index.first!.isLetter else { return nil }
+            return (String(v[..<bar]), [index])
+        default: return nil
+        }
+    }
+
+    /// A lone variable, or a tuple of variables such as `(x, y)`; also a label made of names, such as a
+    /// ratio of lengths or areas (`\frac{PM}{MQ}`, `S_{ABC}:S`), whose value the answer may give alone.
+    static func isUnknownName(_ e: Expr) -> Bool {
+        func names(_ e: Expr) -> Bool {
+            switch e {
+            case .variable: return true
+            case .product(let xs): return xs.allSatisfy(names)
+            case .power(let a, let b): return names(a) && names(b)  // `A^T A`
+            default: return false
+            }
+        }
+        switch e {
+        case .quotient(let a, let b): return names(a) && names(b)
+        case .product(let xs) where xs.count == 2 && !names(e):
+            // `f(2) = 9`: a function's value at a point.
+            if case .variable = xs[0], case .number(_, decimal: false) = xs[1] { return true }
+            return false
+        case .product(let xs) where xs.count > 2 || xs.contains(where: { if case .power = $0 { return true } else { return false } }):
+            return names(e)
         case .variable: return true
         case .tuple(let xs): return xs.allSatisfy { if case .variable = $0 { return true } else { return false } }
         case .function(_, let args): return args.count == 1 && isUnknownName(args[0])  // f(x) = …
@@ -61,6 +132,13 @@ extension Comparer {
         let inf = Expr.constant(.infinity), ninf = Expr.negate(.constant(.infinity))
         func isVar(_ e: Expr) -> Bool { if case .variable = e { return true } else { return false } }
         if ops.count == 1, ops[0] != .eq, ops[0] != .ne, let iv = absInterval(xs, ops[0]) { return iv }
+        if ops == [.ne] {
+            // `x \neq 2`: (-∞, 2) ∪ (2, ∞).
+            let (l, r) = isVar(xs[0]) ? (xs[0], xs[1]) : (xs[1], xs[0])
+            guard isVar(l), r.freeVariables.isEmpty else { return nil }
+            return .union([.interval(ninf, r, leftClosed: false, rightClosed: false),
+                           .interval(r, inf, leftClosed: false, rightClosed: false)])
+        }
         if ops.count == 1, ops[0] != .eq, ops[0] != .ne {
             var (l, r, o) = (xs[0], xs[1], ops[0])
             if isVar(r), !isVar(l) { (l, r, o) = (r, l, o.flipped) }
@@ -72,6 +150,20 @@ extension Comparer {
             case .ge: return .interval(r, inf, leftClosed: true, rightClosed: false)
             default: return nil
             }
+        }
+        if ops.count == 2, xs[0].freeVariables.isEmpty, xs[2].freeVariables.isEmpty,
+            let center = absCenter(xs[1])
+        {
+            // `a <= |x - c| <= b` (a >= 0): [c - b, c - a] ∪ [c + a, c + b].
+            let up = ops.allSatisfy { $0 == .lt || $0 == .le }
+            let down = ops.allSatisfy { $0 == .gt || $0 == .ge }
+            guard up || down else { return nil }
+            let (a, b) = up ? (xs[0], xs[2]) : (xs[2], xs[0])
+            let inner = up ? ops[0] == .le : ops[1] == .ge, outer = up ? ops[1] == .le : ops[0] == .ge
+            return .union([
+                .interval(.sum([center, .negate(b)]), .sum([center, .negate(a)]), leftClosed: outer, rightClosed: inner),
+                .interval(.sum([center, a]), .sum([center, b]), leftClosed: inner, rightClosed: outer),
+            ])
         }
         if ops.count == 2, isVar(xs[1]), xs[0].freeVariables.isEmpty, xs[2].freeVariables.isEmpty {
             let up = ops.allSatisfy { $0 == .lt || $0 == .le }
@@ -86,15 +178,7 @@ extension Comparer {
     static func absInterval(_ xs: [Expr], _ op: Expr.Relation) -> Expr? {
         var (l, r, o) = (xs[0], xs[1], op)
         if case .function(.abs, _) = r { (l, r, o) = (r, l, o.flipped) }
-        guard case .function(.abs, let args) = l, r.freeVariables.isEmpty else { return nil }
-        let center: Expr
-        switch args[0] {
-        case .variable: center = .int(0)
-        case .sum(let ts) where ts.count == 2:
-            guard case .variable = ts[0], ts[1].freeVariables.isEmpty else { return nil }
-            center = .negate(ts[1])
-        default: return nil
-        }
+        guard r.freeVariables.isEmpty, let center = absCenter(l) else { return nil }
         let lo = Expr.sum([center, .negate(r)]), hi = Expr.sum([center, r])
         let inf = Expr.constant(.infinity), ninf = Expr.negate(.constant(.infinity))
         switch o {
@@ -104,6 +188,18 @@ extension Comparer {
                                  .interval(hi, inf, leftClosed: false, rightClosed: false)])
         case .ge: return .union([.interval(ninf, lo, leftClosed: false, rightClosed: true),
                                  .interval(hi, inf, leftClosed: true, rightClosed: false)])
+        default: return nil
+        }
+    }
+
+    /// `c` of `|x - c|` (`|x|`: 0); nil for other shapes.
+    static func absCenter(_ e: Expr) -> Expr? {
+        guard case .function(.abs, let args) = e, args.count == 1 else { return nil }
+        switch args[0] {
+        case .variable: return .int(0)
+        case .sum(let ts) where ts.count == 2:
+            guard case .variable = ts[0], ts[1].freeVariables.isEmpty else { return nil }
+            return .negate(ts[1])
         default: return nil
         }
     }

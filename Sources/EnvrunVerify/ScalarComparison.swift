@@ -88,6 +88,8 @@ struct ScalarComparer {
     func equal(_ a: Expr, _ b: Expr) throws(VerifyFailure) -> Tri {
         if let sa = a.infinitySign ?? nil, let sb = b.infinitySign ?? nil { return sa == sb ? .yes : .no }
         if a.containsInfinity || b.containsInfinity { return a == b ? .yes : .no }
+        if try roundedDecimal(a, b) { return .yes }
+        if try roundedDecimal(b, a) { return .yes }
         let decimals = a.containsDecimal || b.containsDecimal
         let tolerance = decimals ? (options.floatTolerance ?? ScalarComparer.decimalTolerance) : nil
         let vars = Array(a.freeVariables.union(b.freeVariables)).sorted()
@@ -103,6 +105,38 @@ struct ScalarComparer {
         if vars.isEmpty || valid >= 3 { return .yes }
         return a == b ? .yes : .unknown
     }
+
+    /// Is `a` a decimal written to d places that is the constant `b` correctly rounded to d places, with at
+    /// least `roundedDecimals` significant digits (`0.6667` for 2/3; not `0.67`, `0.333` or `3.14`, which too
+    /// many other values also round to)?
+    func roundedDecimal(_ a: Expr, _ b: Expr) throws(VerifyFailure) -> Bool {
+        guard let minDigits = options.roundedDecimals, let r = a.decimalLiteral, !b.containsDecimal,
+            b.freeVariables.isEmpty else { return false }
+        // Places shown: the denominator is 2^a·5^b, so the places are max(a, b). Decimals past 18 digits
+        // (beyond what a float prints) are left to the exact comparison.
+        guard let den = Int(exactly: r.den), let num = Int(exactly: r.num.magnitude), den > 1 else { return false }
+        var (d, twos, fives) = (den, 0, 0)
+        while d % 2 == 0 { d /= 2; twos += 1 }
+        while d % 5 == 0 { d /= 5; fives += 1 }
+        let places = max(twos, fives)
+        guard d == 1, places <= 18 else { return false }
+        let (scaledNum, overflow) = num.multipliedReportingOverflow(by: Self.powersOfTen[places] / den)
+        guard !overflow, String(scaledNum).count >= minDigits else { return false }
+        guard let (_, sb) = try sample(a, b, env: [:]) else { return false }
+        // Rounded to the places shown; a long decimal (12+ digits, as floats print) may also be cut off
+        // within its last place (`0.1428571428571428` for 1/7).
+        let unit = Rational(BigInt(1), BigInt(10).power(places))
+        let half = String(scaledNum).count >= 12 ? unit : Rational(BigInt(1), BigInt(2) * BigInt(10).power(places))
+        if let x = sb.exact {
+            guard x.isReal else { return false }
+            let d = x.re - r
+            return !(d.isNegative ? -d - half : d - half).isPositive
+        }
+        guard sb.numeric.im == 0, sb.numeric.re.isFinite else { return false }
+        return abs(sb.numeric.re - r.doubleValue) <= half.doubleValue * (1 + 1e-9)
+    }
+
+    static let powersOfTen: [Int] = (0...18).map { (0..<$0).reduce(1) { acc, _ in acc * 10 } }
 
     /// Is a = c·b for one constant c ≠ 0 (c > 0 when `positive`)? Used for equations and inequalities.
     func proportional(_ a: Expr, _ b: Expr, positive: Bool) throws(VerifyFailure) -> Tri {
@@ -135,6 +169,15 @@ struct ScalarComparer {
 }
 
 extension Expr {
+    /// The value of a decimal number as written (`0.6667`, `-1.25`); nil for anything else.
+    var decimalLiteral: Rational? {
+        switch self {
+        case .number(let r, decimal: true): return r
+        case .negate(let a): return a.decimalLiteral.map { -$0 }
+        default: return nil
+        }
+    }
+
     /// +1 / -1 for ±∞, nil when not an infinity.
     var infinitySign: Int?? {
         switch self {

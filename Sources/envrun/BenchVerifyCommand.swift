@@ -29,6 +29,9 @@ struct BenchVerifyCommand: AsyncParsableCommand {
     @Option(help: "GSM8K example model solutions with is_correct labels ('none' skips it; default: ../shared/data/gsm8k/example_model_solutions.jsonl.gz if present).")
     var gsm8kModels: String?
 
+    @Option(help: "Labelled (gold, response) pairs written the way models answer ('none' skips it; default: scripts/bench/real_responses.jsonl).")
+    var responses: String?
+
     @Option(help: "Passes over the pairs for envrun's timing (the median is reported).")
     var repeats = 5
 
@@ -62,6 +65,9 @@ struct BenchVerifyCommand: AsyncParsableCommand {
         }
         if let p = gsm8kModels ?? firstExisting(["../shared/data/gsm8k/example_model_solutions.jsonl.gz"]) {
             sets.append(("GSM8K model solutions vs is_correct", p))
+        }
+        if let p = responses ?? firstExisting(["scripts/bench/real_responses.jsonl"]) {
+            sets.append(("Model-style responses vs labels (by class)", p))
         }
         if sets.isEmpty { throw ValidationError("no data found: give --math500 / --gsm8k") }
         let py = noMathVerify ? nil : try BenchPython.find(explicit: python, install: !noInstall)

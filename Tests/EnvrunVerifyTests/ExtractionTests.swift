@@ -52,8 +52,13 @@ struct ExtractionTests {
         o.allBoxes = true
         let r = MathVerifier(options: o).verify(gold: "2, 3", pred: "roots \\boxed{3} and \\boxed{2}")
         #expect(r.equivalent)
-        let last = MathVerifier().verify(gold: "2, 3", pred: "roots \\boxed{3} and \\boxed{2}")
-        #expect(!last.equivalent)
+        // By default the boxes count together when the gold has as many items.
+        let together = MathVerifier().verify(gold: "2, 3", pred: "roots \\boxed{3} and \\boxed{2}")
+        #expect(together.equivalent)
+        let one = MathVerifier().verify(gold: "2", pred: "roots \\boxed{3} and \\boxed{2}")
+        #expect(one.equivalent, "a single gold is the last box")
+        let first = MathVerifier().verify(gold: "3", pred: "roots \\boxed{3} and \\boxed{2}")
+        #expect(!first.equivalent, "an answer before the last box does not count")
     }
 
     @Test func goldMayBeAWholeSolution() {

@@ -25,13 +25,13 @@ struct NumberTests {
         Case("4^{-1}", "0.25", true), Case("2^{2005}", "2\\cdot 2^{2004}", true), Case("\\sqrt{12}", "2\\sqrt3", true), Case("8^{2/3}", "4", true),
         Case("\\sqrt{8}", "3\\sqrt{2}", false), Case("2^{2005}", "2^{2005}+1", false), Case("2^{10}", "1000", false), Case("\\sqrt[3]{27}", "9", false),
         Case("\\sqrt{2}\\cdot 5", "√25", false),
-        Case("\\sqrt{2}", "1.414", false), Case("x^2", "2x", false),
+        Case("\\sqrt{2}", "1.415", false), Case("\\sqrt{2}", "1.414", true), Case("x^2", "2x", false),
     ]
     static let constants: [Case] = [
         Case("2\\pi", "2π", true), Case("\\pi r^2", "r^2\\pi", true), Case("e^2", "e\\cdot e", true),
         Case("\\frac{\\pi}{2}", "pi/2", true), Case("1-\\frac1e", "\\frac{e-1}{e}", true),
-        Case("2\\pi", "6.28", false), Case("\\pi", "3.14159", false), Case("1-\\frac1e", "1+\\frac1e", false),
-        Case("e", "2.718281828", false),
+        Case("2\\pi", "6.28", false), Case("\\pi", "3.14159", true), Case("\\pi", "3.14158", false),
+        Case("1-\\frac1e", "1+\\frac1e", false), Case("e", "2.718281828", true), Case("e", "2.71828182", false),
     ]
     static let trigLog: [Case] = [
         Case("\\sin^2 x + \\cos^2 x", "1", true), Case("\\frac{\\sqrt3}{2}", "\\sin\\frac{\\pi}{3}", true),
@@ -86,5 +86,18 @@ struct NumberTests {
         expectCase(Case("\\frac13", "0.333", true), options: o)
         expectCase(Case("\\pi", "3.1416", true), options: o)
         expectCase(Case("\\frac13", "0.4", false), options: o)
+    }
+
+    @Test func roundedDecimalsOption() {
+        expectCase(Case("\\frac23", "0.6667", true))
+        expectCase(Case("\\frac17", "0.1428571428571428", true))  // a float printout, cut within its last place
+        expectCase(Case("\\frac17", "0.1428571428571482", false))
+        expectCase(Case("(\\frac25, \\frac53]", "(0.4, 1.6667]", true))
+        var strict = VerifyOptions()
+        strict.roundedDecimals = nil
+        expectCase(Case("\\frac23", "0.6667", false), options: strict)
+        var loose = VerifyOptions()
+        loose.roundedDecimals = 2
+        expectCase(Case("\\frac23", "0.67", true), options: loose)
     }
 }

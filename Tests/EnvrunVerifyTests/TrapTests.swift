@@ -14,7 +14,12 @@ struct TrapTests {
         Case("(0, 1)", "[0, 1]", false),
         Case("(0, 1]", "[0, 1)", false),
         Case("\\frac{1}{3}", "0.333", false),
-        Case("\\frac{1}{3}", "0.3333333333", false),
+        // A decimal counts only as the gold correctly rounded, with 4+ significant digits (`roundedDecimals`):
+        // `0.3333333333` for 1/3 is right since issue 21, but a cut-off or rough one is not.
+        Case("\\frac{1}{3}", "0.33", false),
+        Case("\\frac{2}{3}", "0.6666", false),
+        Case("\\pi", "3.14", false),
+        Case("\\frac{22}{7}", "3.142", false),
         Case("10^{-20}", "0", false),
         Case("\\frac{\\pi}{10^{15}}", "\\frac{\\pi}{10^{16}}", false),
         Case("2^{100}", "2^{100} + 1", false),
@@ -25,6 +30,17 @@ struct TrapTests {
         Case("3", "3x", false),
         Case("1", "\\text{1 or 2}", false),
         Case("12", "The answer is 12 or 13", false),
+        // Several boxes count together only as the whole set: one more or one less is wrong.
+        Case("3, 7", "\\boxed{3}, \\boxed{7}, \\boxed{11}", false),
+        Case("3, 7, 11", "\\boxed{3}, \\boxed{7}", false),
+        Case("3", "\\boxed{3} or maybe \\boxed{5}", false),
+        // A worked chain whose steps disagree states no value; units never rescue a wrong value.
+        Case("4", "$2 + 2 = 5 = 4$", false),
+        Case("12", "\\boxed{13\\text{ cm}}", false),
+        // `1,000` is one thousand, not a decimal comma.
+        Case("1", "\\boxed{1,000}", false),
+        // A renamed argument must not capture another name.
+        Case("f(x) = x + t", "f(t) = t + t", false),
     ]
 
     @Test("no false positive", arguments: traps)

@@ -49,12 +49,14 @@ public func buildApplication(
 }
 
 /// HTTP/1.1 plus OpenEnv's WebSocket upgrade, wrapped in `GuardedUpgradeChannel`. A WebSocket frame is at
-/// most `max_body_bytes`; the library pings every 30 s and drops a peer that stops answering.
+/// most 1 MiB (a frame is held whole before anyone can count it; longer messages come in fragments, which
+/// `SocketMessages` takes from the body budget as they arrive); the library pings every 30 s and drops a
+/// peer that stops answering.
 private func webSocketServer(services: AppServices, http1: HTTP1Channel.Configuration) -> HTTPServerBuilder {
     let c = services.configuration
     let wsResponder = OpenEnvSocket.router(services: services).buildResponder()
     let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
-        http1: http1, ws: .init(maxFrameSize: c.maxBodyBytes, autoPing: .enabled(timePeriod: .seconds(30))))
+        http1: http1, ws: .init(maxFrameSize: min(c.maxBodyBytes, 1 << 20), autoPing: .enabled(timePeriod: .seconds(30))))
     let headDeadline = TimeAmount.nanoseconds(Int64(c.idleTimeoutSeconds * 1e9))
     return HTTPServerBuilder { responder in
         GuardedUpgradeChannel(

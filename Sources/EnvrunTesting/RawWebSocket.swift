@@ -34,9 +34,12 @@ public final class RawWebSocket: @unchecked Sendable {
 
     /// Sends one masked text frame; false when the peer has closed.
     @discardableResult
-    public func send(text: String) -> Bool {
-        let payload = Array(text.utf8)
-        var frame: [UInt8] = [0x81]
+    public func send(text: String) -> Bool { send(frame: Array(text.utf8), opcode: 0x1, fin: true) }
+
+    /// Sends one masked frame: opcode 0x1 text, 0x0 continuation; `fin` false leaves the message open.
+    @discardableResult
+    public func send(frame payload: [UInt8], opcode: UInt8, fin: Bool) -> Bool {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         switch payload.count {
         case ..<126: frame.append(0x80 | UInt8(payload.count))
         case ..<65536: frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]

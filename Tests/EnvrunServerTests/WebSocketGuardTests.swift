@@ -114,4 +114,84 @@ struct WebSocketGuardTests {
             #expect(reset.contains("\"observation\""), "\(reset.prefix(300))")
         }
     }
+
+    @Test("blank lines before the first head, or an upgrade head whose declared body never comes, do not stop the deadline")
+    func deadlineNotFooled() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.idleTimeoutSeconds = 0.5
+            c.bodyTimeoutSeconds = 30
+        }) { port in
+            let blank = try #require(RawConnection(port: port))
+            blank.send("\r\n\r\n\r\n")
+            let upgrade = try #require(RawConnection(port: port))
+            upgrade.send("GET /openenv/fake-math/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + "Content-Length: 10\r\n\r\n")
+            for (name, c) in [("blank lines", blank), ("upgrade with a body", upgrade)] {
+                let closed = await offPool { c.read(timeout: 5).closed }
+                #expect(closed, "\(name): the connection outlived the first-head deadline")
+            }
+        }
+    }
+
+    @Test("a request asking to upgrade to something else (h2c) is served as plain HTTP/1.1")
+    func otherUpgradeServed() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { _ in }) { port in
+            let c = try #require(RawConnection(port: port))
+            c.send(RawConnection.request("GET", "/healthz", headers: [
+                "Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA"]))
+            let r = await offPool { c.response(timeout: 5) }
+            #expect(r.status == 200, "got \(String(describing: r.status)): \(r.body.prefix(200))")
+        }
+    }
+
+    @Test("fragments are held in the body budget as they arrive; an over-long message is refused and the session goes on")
+    func fragmentsCounted() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { c in
+            c.maxBodyBytes = 256 * 1024
+            c.bodyBudgetBytes = 256 * 1024
+        }) { port in
+            let socket = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
+            // 200 KiB of an unfinished message: the budget has 56 KiB left, so a 100 KiB body is refused.
+            let chunk = [UInt8](repeating: UInt8(ascii: " "), count: 50 * 1024)
+            socket.send(frame: Array(#"{"type":"step","data":{"response":"7"}}"#.utf8), opcode: 0x1, fin: false)
+            for _ in 0..<4 { socket.send(frame: chunk, opcode: 0x0, fin: false) }
+            try await Task.sleep(for: .milliseconds(300))
+            let body = #"{"items":[{"pack":"fake-math","task_id":"1","response":""# + String(repeating: "7", count: 100 * 1024) + #""}]}"#
+            let http = try #require(RawConnection(port: port))
+            http.send(RawConnection.request("POST", "/v1/score", body: body))
+            #expect(await offPool { http.response(timeout: 5).status } == 429, "the unfinished message held no budget")
+            // Two more fragments take the message past max_body_bytes: refused when it ends, not buffered.
+            for _ in 0..<2 { socket.send(frame: chunk, opcode: 0x0, fin: false) }
+            socket.send(frame: [], opcode: 0x0, fin: true)
+            guard case .text(let refused)? = await offPool({ socket.next(timeout: 5) }) else {
+                Issue.record("no reply to an over-long message")
+                return
+            }
+            #expect(refused.contains("VALIDATION_ERROR") && refused.contains("max_body_bytes"), "\(refused.prefix(300))")
+            let again = try #require(RawConnection(port: port))
+            again.send(RawConnection.request("POST", "/v1/score", body: body))
+            #expect(await offPool { again.response(timeout: 5).status } == 200, "the budget was not given back")
+            socket.send(text: #"{"type":"reset","data":{"task_id":"2"}}"#)
+            guard case .text(let reset)? = await offPool({ socket.next(timeout: 5) }) else {
+                Issue.record("no reply to reset after the refused message")
+                return
+            }
+            #expect(reset.contains("\"observation\""), "\(reset.prefix(300))")
+        }
+    }
+
+    @Test("a message with a huge array is refused before it is decoded")
+    func longArrayRefused() async throws {
+        try await withLiveApp(environment: FakeEnvironment(), { _ in }) { port in
+            let socket = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
+            let pad = Array(repeating: "0", count: 20_000).joined(separator: ",")
+            socket.send(text: #"{"type":"step","data":{"response":"1","pad":["# + pad + "]}}")
+            guard case .text(let reply)? = await offPool({ socket.next(timeout: 5) }) else {
+                Issue.record("no reply")
+                return
+            }
+            #expect(reply.contains("INVALID_JSON") && reply.contains("10000 values"), "\(reply.prefix(300))")
+        }
+    }
 }

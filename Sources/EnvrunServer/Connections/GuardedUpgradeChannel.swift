@@ -1,3 +1,4 @@
+import Foundation
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
@@ -19,22 +20,34 @@ struct GuardedUpgradeChannel: ServerChildChannel {
     let inner: HTTP1WebSocketUpgradeChannel
     let headDeadline: TimeAmount
 
+    typealias UpgradeHandler = NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let front = FirstHeadGuard(deadline: headDeadline)
-            try channel.pipeline.syncOperations.addHandler(front, position: .first)
-            try channel.pipeline.syncOperations.addHandler(FirstHeadErrorCatcher(front: front), position: .last)
+            let negotiation = Self.negotiation(value)
+            let front = FirstHeadGuard(deadline: headDeadline, scanForHeadEnd: negotiation == nil)
+            let operations = channel.pipeline.syncOperations
+            try operations.addHandler(front, position: .first)
+            try operations.addHandler(FirstHeadErrorCatcher(front: front), position: .last)
+            let upgrader = try operations.handler(type: UpgradeHandler.self)
+            try operations.addHandler(OtherUpgradesIgnored(), position: .before(upgrader))
+            // The deadline holds until the first request is decided: an upgrade, or a plain request whose
+            // head (and, for an upgrade head, its end) has been read.
+            negotiation?.whenComplete { _ in front.negotiated() }
             return value
         }
     }
 
+    /// The wrapped channel's negotiation future. It is not public: read by reflection (nil if that ever
+    /// fails; the guard then falls back to finding the head's end in the bytes).
+    static func negotiation(_ value: Value) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>? {
+        Mirror(reflecting: value).descendant("upgradeResult") as? EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>
+    }
+
     func handle(value: Value, logger: Logger) async {
         // The wrapped channel logs a negotiation that failed before the first request (the client sent a
-        // broken head, left, or missed the deadline: all the client's doing) at error level. The future is
-        // not public; read it by reflection, and fall back to the wrapped channel's handling without it.
-        if let negotiation = Mirror(reflecting: value).descendant("upgradeResult")
-            as? EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>
-        {
+        // broken head, left, or missed the deadline: all the client's doing) at error level.
+        if let negotiation = Self.negotiation(value) {
             do {
                 _ = try await negotiation.get()
             } catch {
@@ -57,11 +70,22 @@ private final class FirstHeadGuard: ChannelDuplexHandler, RemovableChannelHandle
     private let deadlineAmount: TimeAmount
     private var deadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
-    /// The last bytes seen, to find "\r\n\r\n" across reads; nil once found.
-    private var tail: [UInt8]? = []
+    /// Without the negotiation future: the last bytes seen, to find the end of the first head across reads
+    /// (after any blank lines before it, which HTTP parsers skip); nil once found or when not scanning.
+    private var tail: [UInt8]?
+    private var started = false
     private var rejected = false
 
-    init(deadline: TimeAmount) { deadlineAmount = deadline }
+    init(deadline: TimeAmount, scanForHeadEnd: Bool) {
+        deadlineAmount = deadline
+        tail = scanForHeadEnd ? [] : nil
+    }
+
+    /// The first request is decided: the deadline is off (called on the channel's event loop).
+    func negotiated() {
+        deadline?.cancel()
+        deadline = nil
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -75,12 +99,17 @@ private final class FirstHeadGuard: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if tail != nil {
-            let bytes = tail! + unwrapInboundIn(data).readableBytesView
+        if let seen = tail {
+            var chunk = Array(unwrapInboundIn(data).readableBytesView)
+            if !started {
+                let k = chunk.firstIndex { $0 != 13 && $0 != 10 } ?? chunk.count
+                chunk.removeFirst(k)
+                started = !chunk.isEmpty
+            }
+            let bytes = seen + chunk
             if bytes.count >= 4, (0...(bytes.count - 4)).contains(where: { bytes[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) {
                 tail = nil
-                deadline?.cancel()
-                deadline = nil
+                negotiated()
             } else {
                 tail = Array(bytes.suffix(3))
             }
@@ -117,5 +146,32 @@ private final class FirstHeadErrorCatcher: ChannelInboundHandler, RemovableChann
             return
         }
         context.fireErrorCaught(error)
+    }
+}
+
+/// Before the upgrade handler: an `Upgrade` other than to a WebSocket (h2c from `curl --http2`, a proxy's) is
+/// dropped from the first request's head, which is then served as plain HTTP/1.1 (the upgrade handler would
+/// otherwise swallow it and the client get no answer). Removes itself after the first head.
+private final class OtherUpgradesIgnored: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
+        }
+        let upgrades = head.headers["upgrade"]
+        if !upgrades.isEmpty, !upgrades.contains(where: { $0.lowercased().contains("websocket") }) {
+            head.headers.remove(name: "upgrade")
+            let connection = head.headers["connection"].flatMap { $0.split(separator: ",") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { $0.lowercased() != "upgrade" && $0.lowercased() != "http2-settings" }
+            head.headers.remove(name: "connection")
+            head.headers.remove(name: "http2-settings")
+            if !connection.isEmpty { head.headers.add(name: "connection", value: connection.joined(separator: ", ")) }
+        }
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
     }
 }

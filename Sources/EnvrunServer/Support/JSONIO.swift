@@ -50,12 +50,16 @@ enum JSONIO {
     static let maxDepth = 64
 
     /// The structural scan before decoding (see `JSONScan`).
-    static func precheck(_ buffer: ByteBuffer, maxItems: Int?) throws {
-        try buffer.withUnsafeReadableBytes { try precheck($0, maxItems: maxItems) }
+    static func precheck(_ buffer: ByteBuffer, maxItems: Int?, maxValues: Int? = nil) throws {
+        try buffer.withUnsafeReadableBytes { try precheck($0, maxItems: maxItems, maxValues: maxValues) }
     }
 
-    static func precheck(_ bytes: UnsafeRawBufferPointer, maxItems: Int?) throws {
+    /// `maxValues` bounds the values anywhere in the document (commas + 1), for shapes that need no long lists.
+    static func precheck(_ bytes: UnsafeRawBufferPointer, maxItems: Int?, maxValues: Int? = nil) throws {
         let scan = JSONScan(bytes)
+        if let maxValues, scan.commas >= maxValues {
+            throw APIError.invalid("at most \(maxValues) values per message, got \(scan.commas + 1)", field: "body")
+        }
         if scan.maxDepth > maxDepth {
             throw APIError.invalid("JSON nests deeper than \(maxDepth) levels", field: "body")
         }

@@ -7,6 +7,8 @@ struct JSONScan: Equatable {
     /// The key and element count of the largest array that is a value of the top-level object.
     var largestArrayKey: String?
     var largestArrayCount = 0
+    /// Commas outside strings: about the number of values, anywhere in the document.
+    var commas = 0
 
     init(_ bytes: UnsafeRawBufferPointer) {
         var depth = 0
@@ -59,8 +61,9 @@ struct JSONScan: Equatable {
                     inTopArray = false
                 }
                 depth -= 1
-            case UInt8(ascii: ",") where depth == 2:
-                elementOpen = false
+            case UInt8(ascii: ","):
+                commas += 1
+                if depth == 2 { elementOpen = false }
             default:
                 break
             }

@@ -57,7 +57,8 @@ struct OpenEnvController {
         group.post("mcp") { request, context in
             let s = try session(context)
             return try await services.run(request, context, route: "/openenv/{env}/mcp", parse: { buffer in
-                try services.decode(JSONRPC.Request.self, buffer)
+                try JSONIO.precheck(buffer, maxItems: nil, maxValues: OpenEnvWire.maxValues)
+                return try JSONIO.decode(JSONRPC.Request.self, from: buffer)
             }) { rpc in
                 var local = s
                 return try JSONIO.response(await OpenEnvDispatch.mcp(rpc, session: &local))
@@ -88,12 +89,13 @@ struct OpenEnvController {
     /// The reset body is optional: an empty body resets with no arguments.
     static func resetData(_ buffer: ByteBuffer) throws -> OpenEnvWire.ResetData {
         if buffer.readableBytes == 0 { return .init() }
+        try JSONIO.precheck(buffer, maxItems: nil, maxValues: OpenEnvWire.maxValues)
         return try JSONIO.decode(OpenEnvWire.ResetData.self, from: buffer)
     }
 
     /// The JSON of `action` in `{"action": {…}, "timeout_s"?, "request_id"?}`.
     static func actionData(_ buffer: ByteBuffer) throws -> Data {
-        try JSONIO.precheck(buffer, maxItems: nil)
+        try JSONIO.precheck(buffer, maxItems: nil, maxValues: OpenEnvWire.maxValues)
         let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]
         guard let object else { throw JSONIO.notDecodable(Data(buffer.readableBytesView)) }
         guard let action = object["action"] as? [String: Any] else {

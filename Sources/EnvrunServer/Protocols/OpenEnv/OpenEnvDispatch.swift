@@ -15,7 +15,7 @@ enum OpenEnvDispatch {
         let bytes = Data(text.utf8)
         let type: String
         do {
-            try bytes.withUnsafeBytes { try JSONIO.precheck($0, maxItems: nil) }
+            try bytes.withUnsafeBytes { try JSONIO.precheck($0, maxItems: nil, maxValues: OpenEnvWire.maxValues) }
         } catch {
             return .reply(errorMessage(OpenEnvError(.invalidJSON, "\(OpenEnvError(error).message)")))
         }

@@ -61,8 +61,10 @@ enum OpenEnvSocket {
             let closer = closeAfter(min(.seconds(10), .seconds(services.configuration.sessionIdleSeconds)), outbound,
                                     channel, "no message")
             defer { closer.cancel() }
-            var messages = inbound.messages(maxSize: maxSize).makeAsyncIterator()
+            // Only a small first message is read (its contents do not matter).
+            var messages = SocketMessages(inbound, maxSize: 4096, budget: services.bodies)
             _ = try? await messages.next()
+            messages.release()
             try? await outbound.write(.text(OpenEnvDispatch.message("error", error)))
             return
         }
@@ -83,39 +85,46 @@ enum OpenEnvSocket {
         }
         defer { watchdog.cancel() }
         var session = session
+        var messages = SocketMessages(inbound, maxSize: maxSize, budget: services.bodies)
         do {
-            messages: for try await message in inbound.messages(maxSize: maxSize) {
+            loop: while let message = try await messages.next() {
                 lastActive.withLock { $0 = .now }
-                guard case .text(let text) = message else {
-                    try await outbound.write(.text(OpenEnvDispatch.errorMessage(
-                        OpenEnvError(.invalidJSON, "send JSON text frames, not binary"))))
-                    continue
+                let reply: String
+                switch message {
+                case .text(let text):
+                    switch await handle(text, session: &session, services: services) {
+                    case .reply(let r): reply = r
+                    case .close: break loop
+                    }
+                case .binary:
+                    reply = OpenEnvDispatch.errorMessage(OpenEnvError(.invalidJSON, "send JSON text frames, not binary"))
+                case .invalidUTF8:
+                    reply = OpenEnvDispatch.errorMessage(OpenEnvError(.invalidJSON, "the message is not valid UTF-8"))
+                case .tooLarge:
+                    reply = OpenEnvDispatch.errorMessage(OpenEnvError(
+                        .validation, "the message is over \(maxSize) bytes (max_body_bytes)"))
+                case .overBudget:
+                    services.metrics.recordRejected(route: "/openenv/{env}/ws")
+                    reply = OpenEnvDispatch.errorMessage(OpenEnvError(
+                        .capacity, "the server is reading too many messages at once; retry later",
+                        retryAfterSeconds: services.configuration.retryAfterSeconds))
                 }
-                switch await handle(text, session: &session, services: services) {
-                case .reply(let reply): try await outbound.write(.text(reply))
-                case .close: break messages
-                }
+                messages.release()
+                try await outbound.write(.text(reply))
                 lastActive.withLock { $0 = .now }
             }
         } catch {
             logger.debug("OpenEnv session ended", metadata: ["error": "\(error)"])
         }
+        messages.release()
         await session.end()
     }
 
-    /// One message, within the body budget (a message past it is answered CAPACITY_REACHED, as an HTTP
-    /// body past it is answered 429) and on the CPU pool, where its JSON is decoded and its work done.
+    /// One message (its bytes are held in the body budget by `SocketMessages` until it is answered), on the
+    /// CPU pool, where its JSON is decoded and its work done.
     static func handle(_ text: String, session: inout any OpenEnvSession, services: AppServices) async
         -> OpenEnvDispatch.Outcome
     {
-        let size = text.utf8.count
-        guard services.bodies.reserve(size) else {
-            services.metrics.recordRejected(route: "/openenv/{env}/ws")
-            return .reply(OpenEnvDispatch.errorMessage(OpenEnvError(
-                .capacity, "the server is reading too many messages at once; retry later",
-                retryAfterSeconds: services.configuration.retryAfterSeconds)))
-        }
-        defer { services.bodies.release(size) }
         let current = session
         do {
             let (outcome, updated) = try await services.onCPU {

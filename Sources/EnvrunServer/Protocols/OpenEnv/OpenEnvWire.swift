@@ -4,6 +4,10 @@ import EnvrunCore
 // messages `{"type", "data"}` both ways, HTTP `/reset` and `/step`, and JSON-RPC for MCP.
 
 enum OpenEnvWire {
+    /// The values an OpenEnv message or body may hold (none of OpenEnv's shapes needs long lists; a message
+    /// of millions of small items costs many times its size to decode).
+    static let maxValues = 10_000
+
     /// The message type alone, read first: the data's shape depends on it.
     struct Envelope: Decodable { var type: String? }
 

@@ -18,7 +18,8 @@ public final class RawWebSocket: @unchecked Sendable {
             + headers.map { $0 + "\r\n" }.joined() + "\r\n"
         guard connection.send(head) else { return nil }
         var bytes: [UInt8] = []
-        let deadline = Date().addingTimeInterval(5)
+        // Generous: the whole suite runs in parallel on two cores.
+        let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             let (chunk, closed) = connection.readBytes(timeout: 0.2)
             bytes += chunk

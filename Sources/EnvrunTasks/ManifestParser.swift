@@ -92,10 +92,14 @@ public enum ManifestParser {
             ["verifier"] + (rewardKeys[verifier] ?? []) + routeKeys, context: "for verifier \(verifier.rawValue)")
         var spec = RewardSpec(verifier: verifier)
         if let m = try f.child("math") {
-            try m.rejectUnknownKeys(["last_number_fallback", "float_tolerance", "step_rewards"])
+            try m.rejectUnknownKeys(["last_number_fallback", "float_tolerance", "rounded_decimals", "rename_variables",
+                                     "step_rewards"])
             var options = VerifyOptions()
             if let v = try m.bool("last_number_fallback") { options.lastNumberFallback = v }
             options.floatTolerance = try m.double("float_tolerance")
+            // 0: decimals are exact.
+            if let v = try m.int("rounded_decimals", range: 0...40) { options.roundedDecimals = v == 0 ? nil : v }
+            if let v = try m.bool("rename_variables") { options.renameVariables = v }
             spec.math = options
             spec.mathSteps = try m.oneOf("step_rewards", MathStepRule.self)
         }

@@ -205,17 +205,23 @@ public struct AnswerExtractor: Sendable {
             let (a, b) = (dollars[j], dollars[j + 1])
             guard a.width == b.width else { j += 1; continue }
             let start = a.at + a.width, end = b.at
-            let t = text(start, end)
             if a.width == 1 {
-                let price = u[start..<end].contains(newline) || isDigit(a.at - 1) || t.contains("<<")
-                    || isDigit(end + 1) || (end + 1 < u.count && u[end + 1] == UInt8(ascii: "<")) || t.hasSuffix("=")
+                // Checked on the bytes first: most `$` pairs in a GSM8K-style response are prices.
+                let body = u[start..<end]
+                let lastVisible = body.last { $0 != 0x20 }
+                let price = body.contains(newline) || isDigit(a.at - 1) || isDigit(end + 1)
+                    || (end + 1 < u.count && u[end + 1] == UInt8(ascii: "<")) || lastVisible == UInt8(ascii: "=")
                     || (isDigit(start) && end > start && (u[end - 1] == 0x20 || u[end - 1] == newline))
+                    || zip(body, body.dropFirst()).contains { $0 == UInt8(ascii: "<") && $1 == UInt8(ascii: "<") }
+                let t = price ? "" : text(start, end)
                 if price || plainWords(in: t) > 1 {
                     j += 1
                     continue
                 }
+                keep(a.at, t)
+            } else {
+                keep(a.at, text(start, end))
             }
-            keep(a.at, t)
             j += 2
         }
         return found.sorted { $0.at < $1.at }.map(\.text)

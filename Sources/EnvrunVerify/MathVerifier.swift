@@ -22,6 +22,9 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
     /// a value from its usual near misses (π = 3.142 and 22/7 = 3.143; 3.14 is both), so a policy cannot win
     /// with a rough estimate. Compare Math-Verify's `float_rounding`.
     public var roundedDecimals: Int? = 4
+    /// Accept an answer that differs from the gold only by the name of one free variable (`g(t)` vs `g(s)`).
+    /// Off by default: `2x` and `2y` can be different answers (a function of x vs of y).
+    public var renameVariables: Bool = false
     /// Use every `\boxed{}` of the response as one set answer instead of the last one.
     public var allBoxes: Bool = false
     /// A response with no answer marker is taken whole when it is one line at most this long.
@@ -31,7 +34,7 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case lastNumberFallback, floatTolerance, roundedDecimals, allBoxes, shortAnswerLength, limits
+        case lastNumberFallback, floatTolerance, roundedDecimals, renameVariables, allBoxes, shortAnswerLength, limits
     }
 
     /// Missing keys keep their defaults, so `{"lastNumberFallback": false}` is a complete configuration.
@@ -42,6 +45,7 @@ public struct VerifyOptions: Codable, Sendable, Equatable {
         floatTolerance = try c.decodeIfPresent(Double.self, forKey: .floatTolerance)
         roundedDecimals = c.contains(.roundedDecimals)
             ? try c.decodeIfPresent(Int.self, forKey: .roundedDecimals) : d.roundedDecimals
+        renameVariables = try c.decodeIfPresent(Bool.self, forKey: .renameVariables) ?? d.renameVariables
         allBoxes = try c.decodeIfPresent(Bool.self, forKey: .allBoxes) ?? d.allBoxes
         shortAnswerLength = try c.decodeIfPresent(Int.self, forKey: .shortAnswerLength) ?? d.shortAnswerLength
         limits = try c.decodeIfPresent(VerifyLimits.self, forKey: .limits) ?? d.limits
@@ -168,9 +172,13 @@ public struct MathVerifier: Sendable {
             return result(false, status, g.description, nil, "prediction unparseable: \(error.message)")
         }
         do {
-            switch try Comparer(budget: budget, options: options).equal(g, p) {
+            let comparer = Comparer(budget: budget, options: options)
+            switch try comparer.equal(g, p) {
             case .yes: return result(true, .ok, g.description, p.description, nil)
             case .no:
+                if options.renameVariables, let renamed = Self.renamedOnto(g, p), try comparer.equal(g, renamed) == .yes {
+                    return result(true, .ok, g.description, renamed.description, "variable renamed")
+                }
                 // A text answer against something that parsed as math (`\text{1:03 PM}` vs `1:03 PM`):
                 // compare the two as text.
                 if g.isText != p.isText, Comparer.normalizeText(goldText) == Comparer.normalizeText(predText),
@@ -186,6 +194,16 @@ public struct MathVerifier: Sendable {
             if sameText { return result(true, .ok, g.description, p.description, "same text") }
             return result(false, .undecided, g.description, p.description, error.message)
         }
+    }
+}
+
+extension MathVerifier {
+    /// `p` with its one variable the gold lacks renamed to the gold's one variable `p` lacks; nil otherwise.
+    static func renamedOnto(_ g: Expr, _ p: Expr) -> Expr? {
+        let (gv, pv) = (g.freeVariables, p.freeVariables)
+        let onlyGold = gv.subtracting(pv), onlyPred = pv.subtracting(gv)
+        guard onlyGold.count == 1, onlyPred.count == 1 else { return nil }
+        return p.renaming([onlyPred.first!: onlyGold.first!])
     }
 }
 

@@ -98,12 +98,29 @@ struct BenchVerifyCommand: AsyncParsableCommand {
             print(String(format: "Math-Verify: %9.1f checks/s (one pass)            agreement %d/%d = %.2f%%",
                          mvRate, mvAgree, pairs.count, 100 * Double(mvAgree) / Double(pairs.count)))
             print(String(format: "ratio:       %.0fx", oursRate / mvRate))
+            if name.hasSuffix("(by class)") { printByClass(pairs, ours: ours.verdicts.map(\.equivalent), mathVerify: mv.results) }
             let disagreements = zip(pairs.indices, zip(ours.verdicts, mv.results)).filter { $1.0.equivalent != $1.1 }
             print("envrun vs Math-Verify disagreements: \(disagreements.count)")
             for (k, (v, m)) in disagreements {
                 let p = pairs[k]
                 print("  \(p.id): gold \(show(p.gold)) | pred \(show(verifier.extractAnswer(from: p.pred) ?? "-")) | expected \(p.expected) envrun \(v.equivalent) (\(v.status.rawValue)) Math-Verify \(m)")
             }
+        }
+    }
+
+    /// Agreement per class (the id's part before its last `-`), envrun and Math-Verify side by side.
+    private func printByClass(_ pairs: [BenchPair], ours: [Bool], mathVerify: [Bool]) {
+        var classes: [String: (n: Int, ours: Int, theirs: Int)] = [:]
+        for (k, p) in pairs.enumerated() {
+            let c = p.id.split(separator: "-").dropLast().joined(separator: "-")
+            classes[c, default: (0, 0, 0)].n += 1
+            if ours[k] == p.expected { classes[c]!.ours += 1 }
+            if mathVerify[k] == p.expected { classes[c]!.theirs += 1 }
+        }
+        print("  class            pairs   envrun  Math-Verify")
+        for (c, t) in classes.sorted(by: { $0.key < $1.key }) {
+            print("  " + c.padding(toLength: 16, withPad: " ", startingAt: 0)
+                + String(format: "%5d  %7d  %11d", t.n, t.ours, t.theirs))
         }
     }
 

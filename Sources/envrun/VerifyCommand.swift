@@ -34,8 +34,14 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
-    @Option(help: "Relative tolerance for answers written with decimals (default: exact, so 0.333 ≠ 1/3).")
+    @Option(help: "Relative tolerance for answers written with decimals (default: none; see --rounded-decimals).")
     var tolerance: Double?
+
+    @Option(help: "A decimal matches an exact gold when it is the gold correctly rounded with at least this many significant digits (default 4: 0.6667 = 2/3, 0.333 ≠ 1/3); 0 makes decimals exact.")
+    var roundedDecimals: Int?
+
+    @Flag(help: "Accept an answer that differs from the gold only in the name of one free variable (g(t) vs g(s)).")
+    var renameVariables = false
 
     @Flag(help: "Use every \\boxed{} of the response as one set answer instead of the last one.")
     var allBoxes = false
@@ -51,12 +57,15 @@ struct VerifyCommand: AsyncParsableCommand {
             throw ValidationError("--jsonl cannot be combined with --gold/--pred")
         }
         if let t = tolerance, !(t >= 0 && t < 1) { throw ValidationError("--tolerance must be in [0, 1)") }
+        if let r = roundedDecimals, r < 0 { throw ValidationError("--rounded-decimals must be 0 (exact) or more") }
     }
 
     func run() async throws {
         var options = VerifyOptions()
         options.floatTolerance = tolerance
         options.allBoxes = allBoxes
+        if let r = roundedDecimals { options.roundedDecimals = r == 0 ? nil : r }
+        options.renameVariables = renameVariables
         options.lastNumberFallback = !noLastNumber
         let verifier = MathVerifier(options: options)
         if let path = jsonl {

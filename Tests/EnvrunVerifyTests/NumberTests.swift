@@ -88,6 +88,16 @@ struct NumberTests {
         expectCase(Case("\\frac13", "0.4", false), options: o)
     }
 
+    @Test func renameVariablesOption() {
+        expectCase(Case("g(s)", "g(t)", false))
+        var o = VerifyOptions()
+        o.renameVariables = true
+        expectCase(Case("g(s)", "g(t)", true), options: o)
+        expectCase(Case("s^2 + 1", "t^2 + 1", true), options: o)
+        expectCase(Case("s^2 + 1", "t^2 + 2", false), options: o)
+        expectCase(Case("x + y", "x + z + w", false), options: o)
+    }
+
     @Test func roundedDecimalsOption() {
         expectCase(Case("\\frac23", "0.6667", true))
         expectCase(Case("\\frac17", "0.1428571428571428", true))  // a float printout, cut within its last place

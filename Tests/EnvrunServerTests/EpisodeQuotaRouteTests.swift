@@ -142,11 +142,14 @@ struct EpisodeQuotaRouteTests {
     }
 }
 
-/// The fake environment, recording the client key of every reset.
+/// The fake environment, recording the client key of every reset and every episode closed.
 final class RecordingEnvironment: EnvrunCore.Environment {
     let inner = FakeEnvironment()
     private let recorded = Mutex<[ClientKey]>([])
+    private let closes = Mutex<[String]>([])
     var keys: [ClientKey] { recorded.withLock { $0 } }
+    var closed: [String] { closes.withLock { $0 } }
+    func close(episodeID: String) async { closes.withLock { $0.append(episodeID) } }
     func packs() -> [PackInfo] { inner.packs() }
     func tasks(pack: String, offset: Int, limit: Int) throws -> [TaskSpec] {
         try inner.tasks(pack: pack, offset: offset, limit: limit)

@@ -15,30 +15,13 @@ import Testing
 /// reaped on a timer.
 @Suite("protocol sessions: episodes, replies, reaping")
 struct ProtocolSessionLifecycleTests {
-    /// The fake environment, recording which episodes are closed.
-    final class ClosingEnvironment: EnvrunCore.Environment {
-        let inner = FakeEnvironment()
-        private let log = Mutex<[String]>([])
-        var closed: [String] { log.withLock { $0 } }
-        func packs() -> [PackInfo] { inner.packs() }
-        func tasks(pack: String, offset: Int, limit: Int) throws -> [TaskSpec] {
-            try inner.tasks(pack: pack, offset: offset, limit: limit)
-        }
-        func score(_ item: ScoreItem) async throws -> RewardResult { try await inner.score(item) }
-        func reset(pack: String, taskID: String) async throws -> StepResult { try await inner.reset(pack: pack, taskID: taskID) }
-        func step(episodeID: String, action: String) async throws -> StepResult {
-            try await inner.step(episodeID: episodeID, action: action)
-        }
-        func close(episodeID: String) async { log.withLock { $0.append(episodeID) } }
-    }
-
-    static func episode(_ env: ClosingEnvironment, _ task: String) async throws -> PackEpisode {
+    static func episode(_ env: RecordingEnvironment, _ task: String) async throws -> PackEpisode {
         try await PackEpisode.open(env, pack: "fake-math", taskID: task, client: .shared)
     }
 
     @Test("an ORS session closes the episode it rebinds away from, deletes, or ends with; a /create during a call stands")
     func orsEpisodesClosed() async throws {
-        let env = ClosingEnvironment()
+        let env = RecordingEnvironment()
         let store = ORSSessionStore(slots: SessionSlots(capacity: 4), idle: .seconds(600), environment: env)
         let sid = try await store.create()
         let a = try await Self.episode(env, "1")
@@ -61,7 +44,7 @@ struct ProtocolSessionLifecycleTests {
 
     @Test("stored replies: one per session, and the oldest dropped past the global budget")
     func replyCacheBounded() async throws {
-        let env = ClosingEnvironment()
+        let env = RecordingEnvironment()
         let store = ORSSessionStore(slots: SessionSlots(capacity: 8), idle: .seconds(600), environment: env,
                                     replyBudget: 1000)
         let reply = String(repeating: "x", count: 400)
@@ -85,7 +68,7 @@ struct ProtocolSessionLifecycleTests {
 
     @Test("idle ORS sessions are reaped on the timer: slots and episodes come back without ORS traffic")
     func reaperFreesSlots() async throws {
-        let env = ClosingEnvironment()
+        let env = RecordingEnvironment()
         let slots = SessionSlots(capacity: 2)
         let store = ORSSessionStore(slots: slots, idle: .milliseconds(200), environment: env)
         let sid = try await store.create()
@@ -119,10 +102,7 @@ struct ProtocolSessionLifecycleTests {
             let socket = try #require(RawWebSocket(port: port, path: "/openenv/sums/ws"))
             for _ in 0..<2 {
                 socket.send(text: #"{"type":"reset","data":{"task_id":"s1"}}"#)
-                guard case .text(let reset)? = await offPool({ socket.next(timeout: 5) }) else {
-                    Issue.record("no reply to reset")
-                    return
-                }
+                let reset = try await nextText(socket, after: "reset")
                 #expect(reset.contains("\"observation\""), "\(reset.prefix(300))")
             }
             #expect(await env.episodeCounts().open == 1, "the episode reset away from was not closed")
@@ -133,10 +113,7 @@ struct ProtocolSessionLifecycleTests {
                 #expect(await offPool { c.response(timeout: 5).status } == 201)
             }
             socket.send(text: #"{"type":"step","data":{"response":"2"}}"#)
-            guard case .text(let step)? = await offPool({ socket.next(timeout: 5) }) else {
-                Issue.record("no reply to step")
-                return
-            }
+            let step = try await nextText(socket, after: "step")
             #expect(step.contains("\"reward\":1"), "the session's episode was evicted: \(step.prefix(300))")
             #expect(await env.episodeCounts().open == 4)
             socket.send(text: #"{"type":"close"}"#)

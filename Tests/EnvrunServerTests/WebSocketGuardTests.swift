@@ -51,10 +51,7 @@ struct WebSocketGuardTests {
         }) { port in
             let holder = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
             holder.send(text: #"{"type":"reset","data":{"task_id":"3"}}"#)
-            guard case .text(let reset)? = await offPool({ holder.next(timeout: 5) }) else {
-                Issue.record("no reply to reset")
-                return
-            }
+            let reset = try await nextText(holder, after: "reset")
             #expect(reset.contains("\"observation\""), "\(reset)")
             let extra = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
             // The holder stays active (a state message every 0.5 s) while the extra socket waits.
@@ -68,10 +65,7 @@ struct WebSocketGuardTests {
             }
             #expect(dropped, "a silent socket past capacity was never disconnected")
             holder.send(text: #"{"type":"step","data":{"response":"9"}}"#)
-            guard case .text(let step)? = await offPool({ holder.next(timeout: 5) }) else {
-                Issue.record("no reply to step")
-                return
-            }
+            let step = try await nextText(holder, after: "step")
             #expect(step.contains("\"reward\":1"), "\(step)")
         }
     }
@@ -87,10 +81,7 @@ struct WebSocketGuardTests {
             let deep = #"{"type":"reset","data":{"x":"# + String(repeating: "[", count: 5000)
                 + String(repeating: "]", count: 5000) + "}}"
             socket.send(text: deep)
-            guard case .text(let nested)? = await offPool({ socket.next(timeout: 5) }) else {
-                Issue.record("no reply to a deeply nested message")
-                return
-            }
+            let nested = try await nextText(socket, after: "a deeply nested message")
             #expect(nested.contains("INVALID_JSON") && nested.contains("deeper"), "\(nested.prefix(300))")
 
             // An HTTP client holds 200 KiB of the budget with a stalled body; a 100 KiB message does not fit.
@@ -99,18 +90,12 @@ struct WebSocketGuardTests {
             try await Task.sleep(for: .milliseconds(200))
             let big = #"{"type":"step","data":{"response":""# + String(repeating: "7", count: 100 * 1024) + #""}}"#
             socket.send(text: big)
-            guard case .text(let refused)? = await offPool({ socket.next(timeout: 5) }) else {
-                Issue.record("no reply to a message past the budget")
-                return
-            }
+            let refused = try await nextText(socket, after: "a message past the budget")
             #expect(refused.contains("CAPACITY_REACHED"), "\(refused.prefix(300))")
             close(holder.fd)
             try await Task.sleep(for: .milliseconds(200))
             socket.send(text: #"{"type":"reset","data":{"task_id":"2"}}"#)
-            guard case .text(let reset)? = await offPool({ socket.next(timeout: 5) }) else {
-                Issue.record("no reply to reset after the budget came back")
-                return
-            }
+            let reset = try await nextText(socket, after: "reset after the budget came back")
             #expect(reset.contains("\"observation\""), "\(reset.prefix(300))")
         }
     }
@@ -164,19 +149,13 @@ struct WebSocketGuardTests {
             // Two more fragments take the message past max_body_bytes: refused when it ends, not buffered.
             for _ in 0..<2 { socket.send(frame: chunk, opcode: 0x0, fin: false) }
             socket.send(frame: [], opcode: 0x0, fin: true)
-            guard case .text(let refused)? = await offPool({ socket.next(timeout: 5) }) else {
-                Issue.record("no reply to an over-long message")
-                return
-            }
+            let refused = try await nextText(socket, after: "an over-long message")
             #expect(refused.contains("VALIDATION_ERROR") && refused.contains("max_body_bytes"), "\(refused.prefix(300))")
             let again = try #require(RawConnection(port: port))
             again.send(RawConnection.request("POST", "/v1/score", body: body))
             #expect(await offPool { again.response(timeout: 5).status } == 200, "the budget was not given back")
             socket.send(text: #"{"type":"reset","data":{"task_id":"2"}}"#)
-            guard case .text(let reset)? = await offPool({ socket.next(timeout: 5) }) else {
-                Issue.record("no reply to reset after the refused message")
-                return
-            }
+            let reset = try await nextText(socket, after: "reset after the refused message")
             #expect(reset.contains("\"observation\""), "\(reset.prefix(300))")
         }
     }
@@ -187,11 +166,17 @@ struct WebSocketGuardTests {
             let socket = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
             let pad = Array(repeating: "0", count: 20_000).joined(separator: ",")
             socket.send(text: #"{"type":"step","data":{"response":"1","pad":["# + pad + "]}}")
-            guard case .text(let reply)? = await offPool({ socket.next(timeout: 5) }) else {
-                Issue.record("no reply")
-                return
-            }
+            let reply = try await nextText(socket, after: "no reply")
             #expect(reply.contains("INVALID_JSON") && reply.contains("10000 values"), "\(reply.prefix(300))")
         }
     }
+}
+
+struct NoReply: Error, CustomStringConvertible { let description: String }
+
+/// The next text frame from the server (5 s at most), or an error naming what went unanswered.
+func nextText(_ socket: RawWebSocket, after what: String) async throws -> String {
+    let frame = await offPool { socket.next(timeout: 5) }
+    guard case .text(let text)? = frame else { throw NoReply(description: "no reply to \(what): \(String(describing: frame))") }
+    return text
 }

@@ -166,7 +166,7 @@ struct WebSocketGuardTests {
             let socket = try #require(RawWebSocket(port: port, path: "/openenv/fake-math/ws"))
             let pad = Array(repeating: "0", count: 20_000).joined(separator: ",")
             socket.send(text: #"{"type":"step","data":{"response":"1","pad":["# + pad + "]}}")
-            let reply = try await nextText(socket, after: "no reply")
+            let reply = try await nextText(socket, after: "a message with a huge array")
             #expect(reply.contains("INVALID_JSON") && reply.contains("10000 values"), "\(reply.prefix(300))")
         }
     }

@@ -47,7 +47,6 @@ public struct CodeReward: Rewarder {
     /// Turns a judge outcome into a reward.
     public func result(_ outcome: JudgeOutcome) -> RewardResult {
         var details = ["verdict": outcome.verdict.rawValue, "passed": "\(outcome.passed)/\(outcome.total)"]
-        details["feedback"] = outcome.feedback
         if outcome.verdict == .sandboxError {
             details["error"] = outcome.feedback ?? "the sandbox failed to run the program"
             // The step that failed: the run's own (set by the executor) or the judge's.
@@ -60,6 +59,7 @@ public struct CodeReward: Rewarder {
             }
             return RewardResult(reward: 0, status: .error, details: details)
         }
+        details["feedback"] = Self.feedback(outcome, settings.feedback)
         let reward: Double
         switch settings.mode {
         case .fraction: reward = outcome.fraction
@@ -68,6 +68,28 @@ public struct CodeReward: Rewarder {
         return RewardResult(
             reward: reward, components: ["tests_passed": outcome.fraction, "all_passed": outcome.allPassed ? 1 : 0],
             details: details)
+    }
+
+    /// The feedback a failed run gives at `level` (see `CodeFeedback`); nil when every test passed.
+    static func feedback(_ o: JudgeOutcome, _ level: CodeFeedback) -> String? {
+        guard !o.allPassed else { return nil }
+        switch level {
+        case .none: return nil
+        case .tests: return o.feedback
+        case .summary:
+            let count = "Passed \(o.passed) of \(o.total) tests (the tests are not shown)."
+            switch o.verdict {
+            case .ok: return count
+            case .compileError:
+                let message = o.feedback.map { String($0.prefix(1500)) } ?? ""
+                return "The program does not compile:\n" + message
+            case .timeLimit: return count + " The program ran out of time."
+            case .memoryLimit: return count + " The program ran out of memory."
+            case .outputLimit: return count + " The program wrote too much output."
+            case .securityViolation: return count + " The program made a forbidden system call."
+            default: return count + " The program stopped with an error (\(o.verdict.rawValue))."
+            }
+        }
     }
 
     /// The program to judge: the code of the response. When the prompt is a stub that defines the entry point

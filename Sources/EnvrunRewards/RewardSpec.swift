@@ -22,6 +22,15 @@ public enum VerifierKind: String, Codable, Sendable, CaseIterable {
 }
 
 /// How a code reward turns test results into a number.
+/// How much of a failed run's judge output reaches the response's author. The tests are the reward: a
+/// policy shown the failing test's input and expected output learns to special-case it on its next turn,
+/// and a program can raise an error carrying the inputs it was called with. So by default (`summary`) only
+/// the counts and the kind of failure are shown (a compiler's message too, which reads only the program);
+/// `tests` shows the first failing case in full (for packs whose tests are public), `none` nothing.
+public enum CodeFeedback: String, Codable, Sendable, CaseIterable {
+    case summary, tests, none
+}
+
 public enum CodeRewardMode: String, Codable, Sendable, CaseIterable {
     /// passed / total.
     case fraction
@@ -35,6 +44,8 @@ public struct CodeRewardSettings: Sendable, Equatable {
     public var mode: CodeRewardMode
     public var limits: ExecLimits
     public var comparison: OutputComparison
+    /// What a failed run tells the policy (the `feedback` detail, the next turn's observation).
+    public var feedback: CodeFeedback = .summary
 
     public init(
         language: String = "python", mode: CodeRewardMode = .fraction, limits: ExecLimits = ExecLimits(),

@@ -17,13 +17,13 @@ public enum ManifestParser {
         .math: ["math", "multi_turn"],
         .exact: ["case_sensitive", "multi_turn"],
         .regex: ["pattern", "full_match", "multi_turn"],
-        .codeTests: ["language", "mode", "limits", "multi_turn"],
-        .codeIO: ["language", "mode", "limits", "compare", "multi_turn"],
+        .codeTests: ["language", "mode", "limits", "multi_turn", "feedback"],
+        .codeIO: ["language", "mode", "limits", "compare", "multi_turn", "feedback"],
         .grmRule: [],
         .scalarRM: [],
         .generativeRM: [],
         .hybrid: [
-            "math", "case_sensitive", "pattern", "full_match", "language", "mode", "limits", "compare",
+            "math", "case_sensitive", "pattern", "full_match", "language", "mode", "limits", "compare", "feedback",
             "escalate", "weights",
         ],
     ]
@@ -111,6 +111,7 @@ public enum ManifestParser {
         }
         if let v = try f.string("language") { spec.code.language = v }
         if let v = try f.oneOf("mode", CodeRewardMode.self) { spec.code.mode = v }
+        if let v = try f.oneOf("feedback", CodeFeedback.self) { spec.code.feedback = v }
         if let l = try f.child("limits") {
             try l.rejectUnknownKeys(["cpu_ms", "wall_ms", "memory_mb", "output_bytes", "processes", "file_size_mb"])
             spec.code.limits = ExecLimits(

@@ -86,7 +86,14 @@ struct RewardTests {
         let fraction = await rewarder(spec, deps()).score(task: codeTask, response: response)
         #expect(abs(fraction.reward - 1.0 / 3.0) < 1e-9)
         #expect(fraction.details["passed"] == "1/3" && fraction.details["verdict"] == "runtime_error")
-        #expect(fraction.details["feedback"] == "AssertionError: test 2 failed")
+        // By default the judge's text (naming the failing test) does not reach the policy: counts and kind only.
+        #expect(fraction.details["feedback"] == "Passed 1 of 3 tests (the tests are not shown). The program stopped with an error (runtime_error).")
+        spec.code.feedback = .tests
+        let full = await rewarder(spec, deps()).score(task: codeTask, response: response)
+        #expect(full.details["feedback"] == "AssertionError: test 2 failed")
+        spec.code.feedback = .none
+        #expect(await rewarder(spec, deps()).score(task: codeTask, response: response).details["feedback"] == nil)
+        spec.code.feedback = .summary
         spec.code.mode = .allOrNothing
         #expect(await rewarder(spec, deps()).score(task: codeTask, response: response).reward == 0)
         let all = await rewarder(spec, deps()).score(task: codeTask, response: "def f(x): return x  # PASS_ALL")

@@ -95,6 +95,26 @@ class OpenEnvClientTests(unittest.TestCase):
 
         run(go())
 
+    def test_feedback_does_not_show_the_hidden_tests(self):
+        # The tests are the reward: a program that raises an error carrying its inputs, or a failing
+        # assertion, must not put the hidden test's values into the next observation.
+        async def go():
+            async with GenericEnvClient(base_url=f"{URL}/openenv/humaneval") as env:
+                await env.reset(task_id="HumanEval/0")
+                leak = ("```python\ndef has_close_elements(numbers, threshold):\n"
+                        "    raise ValueError('LEAK' + repr((numbers, threshold)))\n```")
+                step = await env.step({"response": leak})
+                seen = json.dumps(step.observation)
+                self.assertIn("Passed 0 of", step.observation["text"])
+                for secret in ("LEAK", "3.9", "candidate"):
+                    self.assertNotIn(secret, seen)
+                wrong = await env.step({"response": "```python\ndef has_close_elements(numbers, threshold):\n    return False\n```"})
+                seen = json.dumps(wrong.observation)
+                self.assertIn("the tests are not shown", wrong.observation["text"])
+                self.assertNotIn("candidate", seen)
+
+        run(go())
+
     def test_coding_env_runs_in_the_sandbox(self):
         async def go():
             async with GenericEnvClient(base_url=f"{URL}/openenv/coding") as env:

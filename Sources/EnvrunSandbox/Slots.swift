@@ -201,6 +201,7 @@ final class SlotLease: @unchecked Sendable {
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
                 index = i
                 lockFd = fd
+                Self.writeOwner(fd)
                 directory = "\(stateDirectory)/\(i)"
                 mkdir(directory, 0o755)
                 mkdir(directory + "/root", 0o755)
@@ -223,11 +224,34 @@ final class SlotLease: @unchecked Sendable {
             let fd = open("\(stateDirectory)/lease\(j).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { continue }
             defer { Glibc.close(fd) }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // alive, or starting
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 || ownerIsGone(fd) else { continue }  // alive, or starting
             cleanStale(directory: dir, lease: j)
             rmdir(dir + "/root")
             rmdir(dir)
         }
+    }
+
+    /// The owner's pid, in its lock file, so that a lease whose owner died while a child of it still held the
+    /// lock for a moment (a clone between fork and its fd cleanup, a process being torn down) can be told
+    /// from a live one.
+    private static func writeOwner(_ fd: Int32) {
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// The lock is held but its owner process is dead: wait up to 2 s for the lock (its last holder is
+    /// dying) and take it; false when the owner lives or the lock stays held.
+    private static func ownerIsGone(_ fd: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0, let pid = pid_t(String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+            pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { return false }
+        for _ in 0..<40 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            usleep(50_000)
+        }
+        return false
     }
 
     /// Leftovers of a previous owner that died: kill its tasks, remove its cgroups (a slot of this

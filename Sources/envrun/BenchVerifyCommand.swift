@@ -11,9 +11,12 @@ struct BenchVerifyCommand: AsyncParsableCommand {
             the reference solution vs the number after ####) and, when given, GSM8K's example model solutions \
             against their `is_correct` labels, and MATH-500 gold answers rewritten in another notation (expected \
             equivalent) or broken — a digit changed, a bracket flipped, ± or a list item dropped (expected not \
-            equivalent) — each inside a short response. Prints checks/s (median of --repeats passes, one thread), \
+            equivalent) — each inside a short response, and the labelled model-style responses of \
+            scripts/bench/real_responses.jsonl (answers in prose, relations, several boxes, units, rounded \
+            decimals, …), with agreement by class. Prints checks/s (median of --repeats passes, one thread), \
             agreement with the expected verdicts, and — when a Python with math-verify is available — the same \
-            figures for Math-Verify on the same pairs, the speed ratio, and every pair where the two disagree.
+            figures for Math-Verify on the same pairs, the speed ratio, and every pair where the two disagree (with \
+            which one the label says is right).
 
             Math-Verify runs from .venv-bench/ (created with /usr/bin/python3 -m venv and `pip install \
             math-verify==0.9.0` on first use unless --no-install), or from --python. \
@@ -103,7 +106,9 @@ struct BenchVerifyCommand: AsyncParsableCommand {
             print("envrun vs Math-Verify disagreements: \(disagreements.count)")
             for (k, (v, m)) in disagreements {
                 let p = pairs[k]
-                print("  \(p.id): gold \(show(p.gold)) | pred \(show(verifier.extractAnswer(from: p.pred) ?? "-")) | expected \(p.expected) envrun \(v.equivalent) (\(v.status.rawValue)) Math-Verify \(m)")
+                // Who is right by the pair's label (the expected verdict).
+                let right = v.equivalent == p.expected ? "envrun" : m == p.expected ? "Math-Verify" : "neither"
+                print("  \(p.id): gold \(show(p.gold)) | pred \(show(verifier.extractAnswer(from: p.pred) ?? "-")) | expected \(p.expected) envrun \(v.equivalent) (\(v.status.rawValue)) Math-Verify \(m) | right: \(right)")
             }
         }
     }

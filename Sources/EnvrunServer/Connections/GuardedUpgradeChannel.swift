@@ -7,14 +7,16 @@ import NIOHTTP1
 
 /// hummingbird-websocket's HTTP/1.1 + WebSocket child channel, with the guards plain HTTP has from the first
 /// byte. Its upgrade pipeline installs the idle timeout and envrun's `RequestGuardHandler` only once the first
-/// request head has been parsed, and a first head that does not parse leaves the connection open with no
-/// answer. Added here, in front of it:
-/// - the first request head must be complete within `headDeadline` (a silent, slow-header or trickling
-///   connection would otherwise hold a connection slot forever);
+/// request has been decided, and a first head that does not parse leaves the connection open with no answer.
+/// Added here, around it:
+/// - the first request must be decided (an upgrade, or a plain request read) within `headDeadline`: a
+///   silent, slow-header or trickling connection would otherwise hold a connection slot forever;
 /// - a first head that does not parse is answered with an empty 400 and the connection closed, as plain
-///   HTTP does (Hummingbird answers later requests' framing errors itself).
-/// From the first head on, the wrapped pipeline's own guards (idle timeout, body deadline) or the WebSocket
-/// session's idle close take over.
+///   HTTP does (Hummingbird answers later requests' framing errors itself);
+/// - an `Upgrade` to anything but a WebSocket is dropped from the head, so the request is served.
+/// Then the wrapped pipeline's own guards (idle timeout, body deadline) or the WebSocket session's idle close
+/// take over. The negotiation future is not public and is read by reflection; were that to fail after a
+/// library update, the deadline would not be set, and the raw-socket tests (`WebSocketGuardTests`) say so.
 struct GuardedUpgradeChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
     let inner: HTTP1WebSocketUpgradeChannel
@@ -24,8 +26,7 @@ struct GuardedUpgradeChannel: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let negotiation = Self.negotiation(value)
-            let front = FirstHeadGuard(deadline: headDeadline, scanForHeadEnd: negotiation == nil)
+            let front = FirstHeadGuard()
             let operations = channel.pipeline.syncOperations
             try operations.addHandler(front, position: .first)
             try operations.addHandler(FirstHeadErrorCatcher(front: front), position: .last)
@@ -33,13 +34,15 @@ struct GuardedUpgradeChannel: ServerChildChannel {
             try operations.addHandler(OtherUpgradesIgnored(), position: .before(upgrader))
             // The deadline holds until the first request is decided: an upgrade, or a plain request whose
             // head (and, for an upgrade head, its end) has been read.
-            negotiation?.whenComplete { _ in front.negotiated() }
+            if let negotiation = Self.negotiation(value) {
+                front.startDeadline(headDeadline)
+                negotiation.whenComplete { _ in front.negotiated() }
+            }
             return value
         }
     }
 
-    /// The wrapped channel's negotiation future. It is not public: read by reflection (nil if that ever
-    /// fails; the guard then falls back to finding the head's end in the bytes).
+    /// The wrapped channel's negotiation future (not public: read by reflection).
     static func negotiation(_ value: Value) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>? {
         Mirror(reflecting: value).descendant("upgradeResult") as? EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>
     }
@@ -60,61 +63,33 @@ struct GuardedUpgradeChannel: ServerChildChannel {
     }
 }
 
-/// The pipeline's first handler (next to the socket): closes the connection unless the first head's end
-/// (the first blank line) has arrived by the deadline, and writes the raw 400 for `FirstHeadErrorCatcher`.
-private final class FirstHeadGuard: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+/// The pipeline's first handler (next to the socket): closes the connection when the deadline passes before
+/// `negotiated()`, and writes the raw 400 for `FirstHeadErrorCatcher` whatever state the HTTP handlers behind
+/// it are in. Used on the channel's event loop only.
+private final class FirstHeadGuard: ChannelOutboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private let deadlineAmount: TimeAmount
     private var deadline: Scheduled<Void>?
     private var context: ChannelHandlerContext?
-    /// Without the negotiation future: the last bytes seen, to find the end of the first head across reads
-    /// (after any blank lines before it, which HTTP parsers skip); nil once found or when not scanning.
-    private var tail: [UInt8]?
-    private var started = false
     private var rejected = false
 
-    init(deadline: TimeAmount, scanForHeadEnd: Bool) {
-        deadlineAmount = deadline
-        tail = scanForHeadEnd ? [] : nil
-    }
-
-    /// The first request is decided: the deadline is off (called on the channel's event loop).
-    func negotiated() {
-        deadline?.cancel()
-        deadline = nil
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: deadlineAmount) { loopBound.value.close(promise: nil) }
-    }
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        negotiated()
         self.context = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let seen = tail {
-            var chunk = Array(unwrapInboundIn(data).readableBytesView)
-            if !started {
-                let k = chunk.firstIndex { $0 != 13 && $0 != 10 } ?? chunk.count
-                chunk.removeFirst(k)
-                started = !chunk.isEmpty
-            }
-            let bytes = seen + chunk
-            if bytes.count >= 4, (0...(bytes.count - 4)).contains(where: { bytes[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) {
-                tail = nil
-                negotiated()
-            } else {
-                tail = Array(bytes.suffix(3))
-            }
-        }
-        context.fireChannelRead(data)
+    func startDeadline(_ amount: TimeAmount) {
+        guard let context else { return }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: amount) { loopBound.value.close(promise: nil) }
+    }
+
+    /// The first request is decided: the deadline is off.
+    func negotiated() {
+        deadline?.cancel()
+        deadline = nil
     }
 
     /// Writes an empty 400 and closes.

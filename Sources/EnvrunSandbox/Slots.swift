@@ -261,12 +261,13 @@ final class SlotLease: @unchecked Sendable {
             for root in CgroupSlot.hierarchyRoots {
                 for dir in ["\(root)/envrun/\(lease)-\(s)", "\(root)/envrun/\(lease)-\(s)w"] {
                     guard access(dir, F_OK) == 0 else { continue }
-                    // Kill, then give the killed tasks up to a second to exit so the directory
-                    // (and what is charged to it) goes; if one still lingers the slot reuses it.
-                    for attempt in 0..<50 {
+                    // Kill, then give the killed tasks up to 5 s to exit so the directory (and what is
+                    // charged to it) goes — under load a killed tree takes seconds; if one still lingers
+                    // the slot reuses it.
+                    for attempt in 0..<250 {
                         let pids = (CgroupSlot.read(dir + "/cgroup.procs") ?? "").split(separator: "\n")
                             .compactMap { pid_t($0) }.filter { $0 != getpid() }
-                        if pids.isEmpty || attempt == 49 { break }
+                        if pids.isEmpty || attempt == 249 { break }
                         for p in pids { kill(p, SIGKILL) }
                         usleep(20_000)
                     }

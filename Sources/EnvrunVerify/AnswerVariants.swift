@@ -17,6 +17,20 @@ enum AnswerVariants {
         return whole + "." + frac
     }
 
+    /// Does a decimal in the text end in 0 (`3.14160`)? Then its written places are not its value's places.
+    static func hasTrailingZeroDecimal(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        var k = 0
+        while k < u.count {
+            guard u[k] == UInt8(ascii: "."), k > 0, u[k - 1] >= 48, u[k - 1] <= 57 else { k += 1; continue }
+            var j = k + 1
+            while j < u.count, u[j] >= 48, u[j] <= 57 { j += 1 }
+            if j > k + 1, u[j - 1] == UInt8(ascii: "0") { return true }
+            k = j
+        }
+        return false
+    }
+
     static let unitWords: [String] = [
         "cm", "mm", "km", "dm", "m", "kg", "mg", "g", "lb", "lbs", "oz", "ml", "mL", "l", "L", "s", "sec", "secs",
         "seconds", "second", "min", "mins", "minutes", "minute", "h", "hr", "hrs", "hours", "hour", "days", "day",
@@ -45,9 +59,15 @@ enum AnswerVariants {
                 t = String(t.dropLast(spacing.count))
                 changed = true
             }
-            for power in ["^2", "^3", "^{2}", "^{3}", "²", "³", "^\\circ", "^{\\circ}", "°", "\\circ", "\\%", "%"]
-            where t.hasSuffix(power) && power != "\\%" && power != "%" {
-                t = String(t.dropLast(power.count))
+            for degree in ["^\\circ", "^{\\circ}", "°", "\\circ"] where t.hasSuffix(degree) {
+                t = String(t.dropLast(degree.count))
+                changed = true
+            }
+            // A power only on a unit (`cm^2`, `\text{m}^3`): after a number it is an exponent (`2^{2}` is 4).
+            for power in ["^2", "^3", "^{2}", "^{3}", "²", "³"] where t.hasSuffix(power) {
+                let before = String(t.dropLast(power.count))
+                guard endsWithUnit(before) else { continue }
+                t = before
                 changed = true
             }
             if t.hasSuffix("}"), let open = matchingOpen(t), let command = textCommand(before: open, in: t) {
@@ -69,6 +89,17 @@ enum AnswerVariants {
         guard t != original, !t.isEmpty, t.contains(where: \.isASCIIDigit), !t.contains(where: { $0.isLetter && $0 != "e" })
         else { return nil }
         return t
+    }
+
+    /// Does `t` end with a unit word (not part of a longer word or a command) or a `\text{unit}` group?
+    static func endsWithUnit(_ t: String) -> Bool {
+        if t.hasSuffix("}"), let open = matchingOpen(t), textCommand(before: open, in: t) != nil { return true }
+        return unitWords.contains { word in
+            guard t.hasSuffix(word) else { return false }
+            let before = t.dropLast(word.count)
+            guard let last = before.last else { return false }
+            return !last.isLetter && last != "\\"
+        }
     }
 
     /// `km/h`, `cm^2`, `square meters`: a unit word, then powers, slashes and more unit words.

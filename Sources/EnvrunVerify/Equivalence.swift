@@ -26,6 +26,13 @@ struct Comparer {
         case (.relation(let xs, let xo), _): return try relationVersusValue(xs, xo, b, depth: d)
         case (_, .relation(let ys, let yo)): return try relationVersusValue(ys, yo, a, depth: d)
 
+        case (.set(let xs), .set(let ys)) where Comparer.assignedValues(xs) != nil && Comparer.assignedValues(ys) == nil
+            && !ys.contains(where: \.isRelation):
+            // `a = 3, b = 1` against `3, 1`: the values in the order written (`1, 3` is wrong).
+            return try sameSequence(Comparer.assignedValues(xs)!, ys, depth: d)
+        case (.set(let xs), .set(let ys)) where Comparer.assignedValues(ys) != nil && Comparer.assignedValues(xs) == nil
+            && !xs.contains(where: \.isRelation):
+            return try sameSequence(xs, Comparer.assignedValues(ys)!, depth: d)
         case (.set(let xs), .set(let ys)), (.union(let xs), .union(let ys)), (.set(let xs), .union(let ys)),
             (.union(let xs), .set(let ys)):
             return try sameCollection(xs, ys, depth: d)
@@ -138,6 +145,7 @@ struct Comparer {
 }
 
 extension Expr {
+    var isRelation: Bool { if case .relation = self { return true } else { return false } }
     var isText: Bool { if case .text = self { return true } else { return false } }
     var isPercent: Bool { if case .percent = self { return true } else { return false } }
 }

@@ -25,10 +25,12 @@ public struct AnswerExtractor: Sendable {
             if !t.isEmpty { return t }
         }
         if let phrase = AnswerExtractor.afterAnswerPhrase(u) { return phrase }
-        // Nothing marks an answer: the response's last math environment is its answer.
-        // A bare letter after it ("… for all real $t$") names a variable, not the answer.
-        let maths = AnswerExtractor.mathEnvironments(in: u)
-        if let math = maths.last(where: { !AnswerExtractor.isBareLetter($0) }) ?? maths.last { return math }
+        // Nothing marks an answer: the response's last math environment is its answer (see `finalMath`).
+        switch AnswerExtractor.finalMath(AnswerExtractor.mathEnvironments(in: u), in: u) {
+        case .answer(let math): return math
+        case .refused: return nil
+        case .none: break
+        }
         if u.count <= options.shortAnswerLength * 4, !u.contains(0x0A) || AnswerExtractor.onlyTrailingNewlines(u) {
             let trimmed = AnswerExtractor.stripMarkdownBold(String(decoding: u, as: UTF8.self)).trimmingSpaces
             if !trimmed.isEmpty, trimmed.unicodeScalars.count <= options.shortAnswerLength,
@@ -142,29 +144,87 @@ public struct AnswerExtractor: Sendable {
         guard let s0 = start else { return nil }
         var end = s0
         while end < u.count, u[end] != 0x0A { end += 1 }
+        // An answer is at most a few thousand characters: a longer line is cut before any work on it.
+        end = min(end, s0 + 8_000)
         let line = String(decoding: UnsafeBufferPointer(rebasing: u[s0..<end]), as: UTF8.self)
         guard let phrase = cutSentence(Substring(line)) else { return nil }
         return valueInProse(phrase) ?? phrase
+    }
+
+    /// What the last math environment says, when nothing marks an answer.
+    enum FinalMath: Equatable {
+        /// The answer: the last environment, or the run of environments it ends (`$x=3$ or $x=5$` is the
+        /// list of both, so a hedge is not one answer).
+        case answer(String)
+        /// The response negates it ("cannot be $12$", "$2$ is extraneous"): no answer at all.
+        case refused
+        /// Not the answer: a number follows it in the text ("We have $a=18$. Subtracting 2 gives 16."), so the
+        /// later fallbacks decide; or there is no math.
+        case none
+    }
+
+    static let negations = [" not ", "n't ", "cannot", "wrong", "incorrect", "extraneous", "never ", "instead of",
+                            "rather than", "impossible"]
+    static let variableIntroductions = ["for all", "for every", "for any", "for each", "where", "real", "in terms of"]
+
+    static func finalMath(_ maths: [(at: Int, end: Int, text: String)], in u: UnsafeBufferPointer<UInt8>) -> FinalMath {
+        guard var k = maths.indices.last else { return .none }
+        func text(_ a: Int, _ b: Int) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: u[max(0, a)..<max(max(0, a), b)]), as: UTF8.self).lowercased()
+        }
+        // A bare letter after the answer names a variable ("… for all real $t$"), not the answer.
+        if k > 0, isBareLetter(maths[k].text),
+            variableIntroductions.contains(where: { text(maths[k].at - 24, maths[k].at).contains($0) }) {
+            k -= 1
+        }
+        if u[maths[k].end...].contains(where: { $0 >= 48 && $0 <= 57 }) { return .none }
+        // The words before it in its sentence (or since the environment before it).
+        var from = maths[k].at
+        let floor = k > 0 ? maths[k - 1].end : 0
+        while from > floor, u[from - 1] != UInt8(ascii: "."), u[from - 1] != 0x0A { from -= 1 }
+        let lead = " " + text(from, maths[k].at)
+        let trail = text(maths[k].end, min(u.count, maths[k].end + 40)) + " "
+        if negations.contains(where: { lead.contains($0) || trail.hasPrefix(" is" + $0) || trail.contains($0) }) {
+            return .refused
+        }
+        // Environments joined only by separators are one list.
+        var first = k
+        while first > 0 {
+            let between = text(maths[first - 1].end, maths[first].at)
+                .replacingOccurrences(of: "\\text", with: "").filter { !" ,{}".contains($0) }
+            guard between.isEmpty || between == "or" || between == "and" else { break }
+            first -= 1
+        }
+        if first < k { return .answer(maths[first...k].map(\.text).joined(separator: ", ")) }
+        return .answer(maths[k].text)
     }
 
     /// The value a prose answer states: "the smallest $k$ is 21" → `21`, "we get $x = 4$" → `x = 4`; nil
     /// when the phrase is not prose (it is the answer as it stands) or names no value.
     static func valueInProse(_ phrase: String) -> String? {
         guard plainWords(in: phrase) > 0 else { return nil }
+        // A hedge or a negation states no value ("I cannot determine whether $k$ is 21", "perhaps k is 21").
+        let words = Set(phrase.lowercased().split(whereSeparator: { !$0.isLetter && $0 != "'" }).map(String.init))
+        guard words.isDisjoint(with: hedgeWords) else { return nil }
         for verb in [" is ", " are ", " equals ", " = "] {
             guard let r = phrase.range(of: verb, options: .backwards) else { continue }
             var tail = String(phrase[r.upperBound...]).trimmingSpaces
             while let last = tail.last, ".,;!".contains(last) { tail.removeLast() }
             var t = tail
-            if let math = t.withUTF8({ mathEnvironments(in: $0) }).last, tail.hasPrefix("$") || tail.hasPrefix("\\(") {
-                return math
-            }
+            let maths = t.withUTF8 { mathEnvironments(in: $0) }
+            if maths.count == 1, tail.hasPrefix("$") || tail.hasPrefix("\\(") { return maths[0].text }
             if !tail.isEmpty, plainWords(in: tail) == 0, !tail.contains("$") { return tail }
             break
         }
         var t = phrase
-        return t.withUTF8 { mathEnvironments(in: $0) }.last
+        let maths = t.withUTF8 { mathEnvironments(in: $0) }
+        return maths.count == 1 ? maths[0].text : nil
     }
+
+    static let hedgeWords: Set<String> = [
+        "whether", "if", "suppose", "assume", "assuming", "perhaps", "maybe", "might", "could", "not", "false",
+        "cannot", "can't", "unknown", "unclear", "either", "or", "possibly", "probably", "guess",
+    ]
 
     /// The contents of the inline and display math in a text — `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]` — in order,
     /// trimmed; empty ones and prose left out. A `$` that reads as a price is not math: an inline pair that
@@ -172,14 +232,16 @@ public struct AnswerExtractor: Sendable {
     /// opens on a digit and closes after a space ("$5 and $10"), or closes right before a digit or a `<<`
     /// note. Such a `$` is skipped and pairing goes on from the next one, so later pairs are still found.
     /// One pass to find the delimiters, then each stretch between two `$` is looked at once: O(length).
-    static func mathEnvironments(in u: UnsafeBufferPointer<UInt8>) -> [String] {
+    static func mathEnvironments(in u: UnsafeBufferPointer<UInt8>) -> [(at: Int, end: Int, text: String)] {
         let dollar = UInt8(ascii: "$"), backslash = UInt8(ascii: "\\"), newline = UInt8(ascii: "\n")
-        var found: [(at: Int, text: String)] = []
+        var found: [(at: Int, end: Int, text: String)] = []
         var dollars: [(at: Int, width: Int)] = []
         func text(_ a: Int, _ b: Int) -> String {
             String(decoding: UnsafeBufferPointer(rebasing: u[a..<b]), as: UTF8.self).trimmingSpaces
         }
-        func keep(_ at: Int, _ t: String) { if !t.isEmpty, plainWords(in: t) <= 1 { found.append((at, t)) } }
+        func keep(_ at: Int, _ end: Int, _ t: String) {
+            if !t.isEmpty, plainWords(in: t) <= 1 { found.append((at, end, t)) }
+        }
         var i = 0
         while i < u.count {
             if u[i] == backslash, i + 1 < u.count {
@@ -189,7 +251,7 @@ public struct AnswerExtractor: Sendable {
                 var k = i + 2
                 while k + 1 < u.count, !(u[k] == backslash && u[k + 1] == close) { k += u[k] == backslash ? 2 : 1 }
                 guard k + 1 < u.count else { break }
-                keep(i, text(i + 2, k))
+                keep(i, k + 2, text(i + 2, k))
                 i = k + 2
             } else if u[i] == dollar {
                 let width = i + 1 < u.count && u[i + 1] == dollar ? 2 : 1
@@ -218,13 +280,13 @@ public struct AnswerExtractor: Sendable {
                     j += 1
                     continue
                 }
-                keep(a.at, t)
+                keep(a.at, end + 1, t)
             } else {
-                keep(a.at, text(start, end))
+                keep(a.at, end + 2, text(start, end))
             }
             j += 2
         }
-        return found.sorted { $0.at < $1.at }.map(\.text)
+        return found.sorted { $0.at < $1.at }
     }
 
     static func isBareLetter(_ s: String) -> Bool { s.count == 1 && s.first!.isLetter }

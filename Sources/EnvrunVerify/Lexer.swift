@@ -68,7 +68,7 @@ struct Lexer {
                     out.append(.op("deg"))
                     continue
                 }
-                if c == "!", peek() == "=" {
+                if c == "!", peek() == "=", !Lexer.endsOperand(out.last) {
                     // `!=` is ≠, not a factorial before `=`.
                     i += 1
                     out.append(.op("!="))
@@ -203,6 +203,15 @@ struct Lexer {
         out.append(.number(frac.isEmpty && repeating == nil ? intPart : intPart + "." + frac, repeating: repeating))
     }
 
+    /// `5!=120` is a factorial then `=`; `x != 2` (after a letter) is ≠.
+    static func endsOperand(_ t: Token?) -> Bool {
+        switch t {
+        case .number?: return true
+        case .op(let o)? where o == ")" || o == "]" || o == "}": return true
+        default: return false
+        }
+    }
+
     static let plainWords: [String: Token] = [
         "sqrt": .command("sqrt"), "pi": .command("pi"), "inf": .command("infty"), "infty": .command("infty"),
         "infinity": .command("infty"), "oo": .command("infty"), "sin": .command("sin"), "cos": .command("cos"),
@@ -277,7 +286,15 @@ struct Lexer {
         if let t = Lexer.renamed[name] { out.append(t); return }
         if Lexer.greek.contains(name) { out.append(.letter(name)); return }
         // Names in labels (`\angle ABC = 60^\circ`, `\max = 8`): part of the label, not an operation.
-        if name == "angle" || name == "max" || name == "min" { out.append(.letter(name)); return }
+        if name == "angle" {
+            // `\angle ABC`: the angle's name is part of the label.
+            while peek() == " " { i += 1 }
+            let start = i
+            while Lexer.isLetter(peek()) { i += 1 }
+            out.append(.letter("angle" + String(String.UnicodeScalarView(s[start..<i]))))
+            return
+        }
+        if name == "max" || name == "min" { out.append(.letter(name)); return }
         if Lexer.functions.contains(name) { out.append(.command(name == "lg" ? "log" : name)); return }
         switch name {
         case "text", "textrm", "mbox", "textit", "textnormal", "mathtt", "texttt", "textsf", "operatorname":

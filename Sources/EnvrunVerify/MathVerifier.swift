@@ -172,7 +172,11 @@ public struct MathVerifier: Sendable {
             return result(false, status, g.description, nil, "prediction unparseable: \(error.message)")
         }
         do {
-            let comparer = Comparer(budget: budget, options: options)
+            // Rounding reads the response's decimals only as the places written: not against a gold that is
+            // itself a decimal (an exact value), nor when a decimal ends in a 0 (its places are not its value's).
+            var o = options
+            if g.containsDecimal || AnswerVariants.hasTrailingZeroDecimal(predText) { o.roundedDecimals = nil }
+            let comparer = Comparer(budget: budget, options: o)
             switch try comparer.equal(g, p) {
             case .yes: return result(true, .ok, g.description, p.description, nil)
             case .no:

@@ -16,6 +16,11 @@ extension Comparer {
         }
         var (l1, r1, o1) = (xs[0], xs[1], xo[0])
         let (l2, r2, o2) = (ys[0], ys[1], yo[0])
+        // A labelled value (`f(2) = 9`, `\frac{PM}{MQ} = …`, `\angle ABC = …`, `A^TA = M`) is the same only with
+        // the same label: never scaled (`f(6) = 27` is not `f(2) = 9`), never cancelled (PN/NQ is not PM/MQ).
+        if o1 == .eq, o2 == .eq, Comparer.isLabel(l1) || Comparer.isLabel(l2) {
+            return l1 == l2 ? try equal(r1, r2, depth: depth) : .no
+        }
         guard l1.isScalar, r1.isScalar, l2.isScalar, r2.isScalar else {
             guard o1 == o2 else { return .no }
             return try sameSequence(xs, ys, depth: depth)
@@ -71,6 +76,27 @@ extension Comparer {
         let others = r2.freeVariables.subtracting(a2)
         guard others.isDisjoint(with: a1) else { return nil }
         return try equal(r1, r2.renaming(Dictionary(uniqueKeysWithValues: zip(a2, a1))), depth: depth)
+    }
+
+    /// A label that names one quantity: a ratio of names, a function's value at a number, a product with a
+    /// power of a name (`A^TA`), an angle.
+    static func isLabel(_ e: Expr) -> Bool {
+        func names(_ e: Expr) -> Bool {
+            switch e {
+            case .variable: return true
+            case .product(let xs): return xs.allSatisfy(names)
+            case .power(let a, let b): return names(a) && names(b)
+            default: return false
+            }
+        }
+        switch e {
+        case .quotient(let a, let b): return names(a) && names(b)
+        case .product(let xs):
+            if xs.count == 2, case .variable = xs[0], case .number(_, decimal: false) = xs[1] { return true }
+            return names(e) && xs.contains { if case .power = $0 { return true } else { return false } }
+        case .variable(let v): return v.hasPrefix("angle")
+        default: return false
+        }
     }
 
     /// The function name and argument names of `f(x)`, `f(x, y)` or `a_n`.

@@ -123,10 +123,10 @@ struct ScalarComparer {
         let (scaledNum, overflow) = num.multipliedReportingOverflow(by: Self.powersOfTen[places] / den)
         guard !overflow, String(scaledNum).count >= minDigits else { return false }
         guard let (_, sb) = try sample(a, b, env: [:]) else { return false }
-        // Rounded to the places shown; a long decimal (12+ digits, as floats print) may also be cut off
+        // Rounded to the places shown; a long decimal (12+ places, as floats print) may also be cut off
         // within its last place (`0.1428571428571428` for 1/7).
         let unit = Rational(BigInt(1), BigInt(10).power(places))
-        let half = String(scaledNum).count >= 12 ? unit : Rational(BigInt(1), BigInt(2) * BigInt(10).power(places))
+        let half = places >= 12 ? unit : Rational(BigInt(1), BigInt(2) * BigInt(10).power(places))
         if let x = sb.exact {
             guard x.isReal else { return false }
             let d = x.re - r

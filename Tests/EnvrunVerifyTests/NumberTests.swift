@@ -88,6 +88,15 @@ struct NumberTests {
         expectCase(Case("\\frac13", "0.4", false), options: o)
     }
 
+    @Test func readingsThatStayRight() {
+        expectCase(Case("120", "$5!=120$", true))  // a factorial, then `=`
+        expectCase(Case("x \\neq 2", "$x != 2$", true))
+        expectCase(Case("12", "\\boxed{12 \\text{ cm}^2}", true))
+        expectCase(Case("3, 5", "$x = 3$ or $x = 5$", true))
+        expectCase(Case("f(2) = 9", "$f(2) = 9$", true))
+        expectCase(Case("a = 3, b = 1", "$3, 1$", true))
+    }
+
     @Test func renameVariablesOption() {
         expectCase(Case("g(s)", "g(t)", false))
         var o = VerifyOptions()

@@ -41,6 +41,32 @@ struct TrapTests {
         Case("1", "\\boxed{1,000}", false),
         // A renamed argument must not capture another name.
         Case("f(x) = x + t", "f(t) = t + t", false),
+        // Found by a red-team pass over the issue-21 readings (each was accepted before its fix):
+        // a power after a number is an exponent, not a unit;
+        Case("2", "\\boxed{2^{2}}", false), Case("10", "$10^{3}$", false), Case("4", "$2+2^{2}$", false),
+        Case("0.5", "\\boxed{0.5^{2}}", false),
+        // the last math environment is not the answer when a number follows it, or when it is negated;
+        Case("18", "We have $a = 18$. Then subtracting 2 gives 16.", false),
+        Case("18", "She makes $9 \\times 2 = 18$ dollars per day. After the $2 fee, she keeps $16.", false),
+        Case("12", "The value cannot be $12$.", false), Case("12", "Clearly $x$ is not $12$.", false),
+        Case("12", "It is not $12$ but 13.", false),
+        Case("2", "$x = 2$ is extraneous, so there is no solution $x$", false),
+        // environments joined by "or"/"and" are one list, not the last one;
+        Case("5", "$x = 3$ or $x = 5$", false), Case("5", "The roots are $x=3$ and $x = 5$", false),
+        // a hedged or negated prose answer states no value;
+        Case("21", "Final Answer: I cannot determine whether $k$ is 21", false),
+        Case("21", "Final Answer: it is not known if k is 21", false),
+        Case("21", "Final Answer: the value is $21$ or $22$", false),
+        // a label is compared as a label: never scaled, never cancelled, never renamed;
+        Case("f(1) = 2", "$f(2) = 4$", false), Case("f(2) = 9", "$f(6) = 27$", false),
+        Case("\\frac{PM}{MQ}=\\frac{1}{\\sqrt3}", "$\\frac{PN}{NQ}=\\frac{1}{\\sqrt3}$", false),
+        Case("\\angle ABC = 60^\\circ", "$\\angle XYZ = 60^\\circ$", false),
+        Case("A^TA = \\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "$AA^T = \\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}$", false),
+        // assignments against bare values keep their order;
+        Case("a = 3, b = 1", "$1, 3$", false), Case("x=3, y=7", "\\boxed{7} \\boxed{3}", false),
+        // rounding reads only the response's decimals, with their written places.
+        Case("100.5", "\\frac{2011}{20}", false), Case("\\pi", "3.14160", false),
+        Case("100000000001", "100000000000.9", false),
     ]
 
     @Test("no false positive", arguments: traps)

@@ -98,7 +98,8 @@ private final class FirstHeadGuard: ChannelOutboundHandler, RemovableChannelHand
         rejected = true
         var buffer = context.channel.allocator.buffer(capacity: 80)
         buffer.writeString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 }
 

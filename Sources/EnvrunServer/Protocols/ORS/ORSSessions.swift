@@ -168,7 +168,7 @@ struct SessionReaper: Service {
 
     func run() async throws {
         // Shutdown cancels the sleep; a cancelled reaper ends quietly (a throw would fail the service group).
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: every)
                 if Task.isCancelled { return }

@@ -21,7 +21,6 @@ public enum VerifierKind: String, Codable, Sendable, CaseIterable {
     public var isCode: Bool { self == .codeTests || self == .codeIO }
 }
 
-/// How a code reward turns test results into a number.
 /// How much of a failed run's judge output reaches the response's author. The tests are the reward: a
 /// policy shown the failing test's input and expected output learns to special-case it on its next turn,
 /// and a program can raise an error carrying the inputs it was called with. So by default (`summary`) only
@@ -31,6 +30,7 @@ public enum CodeFeedback: String, Codable, Sendable, CaseIterable {
     case summary, tests, none
 }
 
+/// How a code reward turns test results into a number.
 public enum CodeRewardMode: String, Codable, Sendable, CaseIterable {
     /// passed / total.
     case fraction

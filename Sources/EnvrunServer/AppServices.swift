@@ -132,8 +132,10 @@ struct AppServices: Sendable {
 
     /// Decodes a JSON body after a structural scan: too deep or too many items is a 400 before any
     /// value is built.
-    func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer, maxItems: Int? = nil) throws -> T {
-        try JSONIO.precheck(buffer, maxItems: maxItems)
+    func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer, maxItems: Int? = nil, maxValues: Int? = nil)
+        throws -> T
+    {
+        try JSONIO.precheck(buffer, maxItems: maxItems, maxValues: maxValues)
         return try JSONIO.decode(type, from: buffer)
     }
 

@@ -30,8 +30,6 @@ public struct EpisodeCounts: Sendable, Equatable {
     public var evictedByCapacity = 0
     /// Forgotten after `ttl` unused.
     public var expired = 0
-    /// Closed by their owner (a protocol session that reset or ended).
-    public var closed = 0
 
     public init() {}
 }
@@ -129,7 +127,7 @@ actor EpisodeStore: EpisodeStoring {
     }
 
     func close(_ id: String) {
-        if table.remove(id) != nil { tally.closed += 1 }
+        table.remove(id)
     }
 
     /// Forgets episodes unused for `ttl`, from the cold end of the recency list: it is ordered by

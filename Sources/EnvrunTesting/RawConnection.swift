@@ -62,20 +62,26 @@ public final class RawConnection: @unchecked Sendable {
     public func read(timeout: Double, until marker: String? = nil) -> (text: String, closed: Bool) {
         var data: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { return (String(decoding: data, as: UTF8.self), false) }
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Int32(max(1, left * 1000)))
-            if ready <= 0 { continue }
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { return (String(decoding: data, as: UTF8.self), true) }
-            data.append(contentsOf: buffer[0..<n])
+            let (chunk, closed) = readBytes(timeout: left)
+            if closed { return (String(decoding: data, as: UTF8.self), true) }
+            data += chunk
+            if chunk.isEmpty { continue }
             if let marker, String(decoding: data, as: UTF8.self).contains(marker) {
                 return (String(decoding: data, as: UTF8.self), false)
             }
         }
+    }
+
+    /// Whatever arrives within `timeout` (one read); `closed` when the peer closed.
+    public func readBytes(timeout: Double) -> (bytes: [UInt8], closed: Bool) {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, Int32(max(1, timeout * 1000))) > 0 else { return ([], false) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n <= 0 ? ([], true) : (Array(buffer[0..<n]), false)
     }
 
     /// One complete response to a request with a Content-Length body: reads until the body is in.

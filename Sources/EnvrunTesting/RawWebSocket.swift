@@ -123,14 +123,3 @@ public final class RawWebSocket: @unchecked Sendable {
         return (0...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 }
-
-extension RawConnection {
-    /// Whatever arrives within `timeout` (one read); `closed` when the peer closed.
-    public func readBytes(timeout: Double) -> (bytes: [UInt8], closed: Bool) {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, Int32(max(1, timeout * 1000))) > 0 else { return ([], false) }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        return n <= 0 ? ([], true) : (Array(buffer[0..<n]), false)
-    }
-}

@@ -14,6 +14,8 @@ struct Comparer {
         let d = depth + 1
         if let m = a.scaledMatrix { return try equal(m, b, depth: d) }
         if let m = b.scaledMatrix { return try equal(a, m, depth: d) }
+        if let t = try assignmentsVersusValues(a, b, depth: d) { return t }
+        if let t = try assignmentsVersusValues(b, a, depth: d) { return t }
         switch (a, b) {
         case (.text(let x), .text(let y)): return Comparer.normalizeText(x) == Comparer.normalizeText(y) ? .yes : .no
         case (.text(let x), .variable(let v)), (.variable(let v), .text(let x)):
@@ -26,21 +28,9 @@ struct Comparer {
         case (.relation(let xs, let xo), _): return try relationVersusValue(xs, xo, b, depth: d)
         case (_, .relation(let ys, let yo)): return try relationVersusValue(ys, yo, a, depth: d)
 
-        case (.set(let xs), .set(let ys)) where Comparer.assignedValues(xs) != nil && Comparer.assignedValues(ys) == nil
-            && !ys.contains(where: \.isRelation):
-            // `a = 3, b = 1` against `3, 1`: the values in the order written (`1, 3` is wrong).
-            return try sameSequence(Comparer.assignedValues(xs)!, ys, depth: d)
-        case (.set(let xs), .set(let ys)) where Comparer.assignedValues(ys) != nil && Comparer.assignedValues(xs) == nil
-            && !xs.contains(where: \.isRelation):
-            return try sameSequence(xs, Comparer.assignedValues(ys)!, depth: d)
         case (.set(let xs), .set(let ys)), (.union(let xs), .union(let ys)), (.set(let xs), .union(let ys)),
             (.union(let xs), .set(let ys)):
             return try sameCollection(xs, ys, depth: d)
-        case (.set(let xs), .tuple(let ys)) where Comparer.assignedValues(xs) != nil:
-            // `a = 3, b = 1` against `(3, 1)`: the values in the order written.
-            return try sameSequence(Comparer.assignedValues(xs)!, ys, depth: d)
-        case (.tuple(let ys), .set(let xs)) where Comparer.assignedValues(xs) != nil:
-            return try sameSequence(Comparer.assignedValues(xs)!, ys, depth: d)
         case (.set(let xs), _) where xs.count == 1: return try equal(xs[0], b, depth: d)
         case (_, .set(let ys)) where ys.count == 1: return try equal(a, ys[0], depth: d)
         case (.set, _), (_, .set): return .no
@@ -82,6 +72,18 @@ struct Comparer {
         default:
             guard a.isScalar, b.isScalar else { return .no }
             return try scalars.equal(a, b)
+        }
+    }
+
+    /// `a = 3, b = 1` against bare values, `3, 1` or `(3, 1)`: the values in the order written (`1, 3` is
+    /// wrong); nil when `a` is not a list of assignments or `b` not a list of values.
+    func assignmentsVersusValues(_ a: Expr, _ b: Expr, depth: Int) throws(VerifyFailure) -> Tri? {
+        guard case .set(let xs) = a, let values = Comparer.assignedValues(xs) else { return nil }
+        switch b {
+        case .tuple(let ys): return try sameSequence(values, ys, depth: depth)
+        case .set(let ys) where Comparer.assignedValues(ys) == nil && !ys.contains(where: \.isRelation):
+            return try sameSequence(values, ys, depth: depth)
+        default: return nil
         }
     }
 

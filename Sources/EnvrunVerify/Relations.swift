@@ -78,17 +78,20 @@ extension Comparer {
         return try equal(r1, r2.renaming(Dictionary(uniqueKeysWithValues: zip(a2, a1))), depth: depth)
     }
 
+    /// Made of names only: a variable, or products and powers of names (`PM`, `A^T A`).
+    static func isNames(_ e: Expr) -> Bool {
+        switch e {
+        case .variable: return true
+        case .product(let xs): return xs.allSatisfy(isNames)
+        case .power(let a, let b): return isNames(a) && isNames(b)
+        default: return false
+        }
+    }
+
     /// A label that names one quantity: a ratio of names, a function's value at a number, a product with a
     /// power of a name (`A^TA`), an angle.
     static func isLabel(_ e: Expr) -> Bool {
-        func names(_ e: Expr) -> Bool {
-            switch e {
-            case .variable: return true
-            case .product(let xs): return xs.allSatisfy(names)
-            case .power(let a, let b): return names(a) && names(b)
-            default: return false
-            }
-        }
+        let names = isNames
         switch e {
         case .quotient(let a, let b): return names(a) && names(b)
         case .product(let xs):
@@ -129,14 +132,7 @@ extension Comparer {
     /// A lone variable, or a tuple of variables such as `(x, y)`; also a label made of names, such as a
     /// ratio of lengths or areas (`\frac{PM}{MQ}`, `S_{ABC}:S`), whose value the answer may give alone.
     static func isUnknownName(_ e: Expr) -> Bool {
-        func names(_ e: Expr) -> Bool {
-            switch e {
-            case .variable: return true
-            case .product(let xs): return xs.allSatisfy(names)
-            case .power(let a, let b): return names(a) && names(b)  // `A^T A`
-            default: return false
-            }
-        }
+        let names = isNames
         switch e {
         case .quotient(let a, let b): return names(a) && names(b)
         case .product(let xs) where xs.count == 2 && !names(e):

@@ -116,7 +116,7 @@ private final class FirstHeadErrorCatcher: ChannelInboundHandler, RemovableChann
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let deciding = (try? context.pipeline.syncOperations.context(
-            handlerType: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)) != nil
+            handlerType: GuardedUpgradeChannel.UpgradeHandler.self)) != nil
         if deciding, error is HTTPParserError {
             front.rejectAndClose()
             return

@@ -57,8 +57,7 @@ struct OpenEnvController {
         group.post("mcp") { request, context in
             let s = try session(context)
             return try await services.run(request, context, route: "/openenv/{env}/mcp", parse: { buffer in
-                try JSONIO.precheck(buffer, maxItems: nil, maxValues: OpenEnvWire.maxValues)
-                return try JSONIO.decode(JSONRPC.Request.self, from: buffer)
+                try services.decode(JSONRPC.Request.self, buffer, maxValues: OpenEnvWire.maxValues)
             }) { rpc in
                 var local = s
                 return try JSONIO.response(await OpenEnvDispatch.mcp(rpc, session: &local))

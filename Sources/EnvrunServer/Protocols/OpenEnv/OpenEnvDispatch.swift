@@ -17,7 +17,7 @@ enum OpenEnvDispatch {
         do {
             try bytes.withUnsafeBytes { try JSONIO.precheck($0, maxItems: nil, maxValues: OpenEnvWire.maxValues) }
         } catch {
-            return .reply(errorMessage(OpenEnvError(.invalidJSON, "\(OpenEnvError(error).message)")))
+            return .reply(errorMessage(OpenEnvError(.invalidJSON, OpenEnvError(error).message)))
         }
         do {
             type = try JSONDecoder().decode(OpenEnvWire.Envelope.self, from: bytes).type ?? ""

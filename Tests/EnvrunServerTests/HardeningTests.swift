@@ -75,6 +75,16 @@ func withLiveApp(
 }
 
 /// Blocking socket work off the cooperative pool (the pool is what these tests watch).
+extension RawConnection {
+    /// A `/v1/score` request that declares one byte more than it sends (`sent` bytes of body) and stalls: it
+    /// holds `sent` bytes of the body budget until closed.
+    static func stalledBody(port: Int, sent: Int) -> RawConnection? {
+        guard let c = RawConnection(port: port) else { return nil }
+        c.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(sent + 1)\r\n\r\n{\"items\":[" + String(repeating: " ", count: sent - 10))
+        return c
+    }
+}
+
 func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { cont in Thread.detachNewThread { cont.resume(returning: body()) } }
 }
@@ -196,8 +206,7 @@ struct HardeningTests {
             c.bodyTimeoutSeconds = 10
         }) { port in
             // The budget is taken as bytes arrive: this client has sent 200 KiB of its body and stalls.
-            let holder = try #require(RawConnection(port: port))
-            holder.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(200 * 1024 + 1)\r\n\r\n{\"items\":[" + String(repeating: " ", count: 200 * 1024 - 10))
+            let holder = try #require(RawConnection.stalledBody(port: port, sent: 200 * 1024))
             try await Task.sleep(for: .milliseconds(200))
             let second = try #require(RawConnection(port: port))
             let body = #"{"items":[{"pack":"fake-math","task_id":"1","response":""# + String(repeating: "7", count: 100 * 1024) + #""}]}"#

@@ -85,8 +85,7 @@ struct WebSocketGuardTests {
             #expect(nested.contains("INVALID_JSON") && nested.contains("deeper"), "\(nested.prefix(300))")
 
             // An HTTP client holds 200 KiB of the budget with a stalled body; a 100 KiB message does not fit.
-            let holder = try #require(RawConnection(port: port))
-            holder.send("POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(200 * 1024 + 1)\r\n\r\n{\"items\":[" + String(repeating: " ", count: 200 * 1024 - 10))
+            let holder = try #require(RawConnection.stalledBody(port: port, sent: 200 * 1024))
             try await Task.sleep(for: .milliseconds(200))
             let big = #"{"type":"step","data":{"response":""# + String(repeating: "7", count: 100 * 1024) + #""}}"#
             socket.send(text: big)

@@ -8,15 +8,17 @@ def process_started():
     a second or more on a loaded machine (both clocks count from boot; /proc's is in clock ticks)."""
     now = time.monotonic()
     try:
-        with open("/proc/self/stat") as f:
-            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        fd = os.open("/proc/self/stat", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            stat = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        ticks = int(stat.rsplit(b")", 1)[1].split()[19])
         age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
         return now - min(max(0.0, age), 30.0)
     except (OSError, ValueError, IndexError):
         return now
 
-
-STARTED = process_started()  # the time budget counts from this moment
 
 MAGIC = b"ENVRUN-HARNESS 1\n"
 MAX_INPUT = 64 << 20        # bytes of one stdin frame
@@ -143,10 +145,14 @@ def send_frame(sock, obj):
     sock.sendall(struct.pack(">I", len(data)) + data)
 
 
-def recv_exact(sock, n, deadline):
+def recv_exact(sock, n, deadline, waiter=None):
+    """`n` bytes from `sock`; Timeout past `deadline`. `waiter(deadline)`, when given, returns once the socket is
+    readable (T's waits keep U's output pipe drained meanwhile)."""
     chunks, got = [], 0
     while got < n:
-        if deadline is not None:
+        if waiter is not None:
+            waiter(deadline)
+        elif deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Timeout()
@@ -164,12 +170,12 @@ def recv_exact(sock, n, deadline):
     return b"".join(chunks)
 
 
-def recv_frame(sock, deadline):
-    (n,) = struct.unpack(">I", recv_exact(sock, 4, deadline))
+def recv_frame(sock, deadline, waiter=None):
+    (n,) = struct.unpack(">I", recv_exact(sock, 4, deadline, waiter))
     if n > MAX_FRAME:
         raise CodecError("message too large")
     try:
-        return json.loads(recv_exact(sock, n, deadline).decode("utf-8"))
+        return json.loads(recv_exact(sock, n, deadline, waiter).decode("utf-8"))
     except (ValueError, RecursionError, MemoryError) as e:
         raise CodecError("malformed message (%s)" % type(e).__name__)
 

@@ -3,13 +3,37 @@
 Reads only the program, forks U, then reads the tests, rewrites every `assert` so it records pass/fail and
 continues, runs set-up and tests here with the program's names bound to proxies, and prints one verdict line
 `ENVRUN-JUDGE <nonce> <json>` on its own stdout, which U never holds."""
-import ast, builtins, importlib, json, keyword, os, signal, socket, sys, threading, time, traceback
+import ast, builtins, importlib, json, keyword, os, select, signal, socket, sys, time, traceback
 
 VERDICT_PREFIX = "ENVRUN-JUDGE"
 # Standard modules the program imported are visible to the tests (as in a concatenated script), as T's own copy.
 SHARED_MODULES = frozenset(
     "array bisect calendar cmath collections copy datetime decimal fractions functools hashlib heapq itertools "
     "json math numbers operator random re statistics string struct sys textwrap typing unicodedata".split())
+
+
+class Source:
+    """Source text with its lines split once: `ast.get_source_segment` splits the whole text on every call."""
+
+    def __init__(self, text):
+        self.text = text
+        split = getattr(ast, "_splitlines_no_ff", None)
+        self.lines = split(text) if split is not None else None
+
+    def segment(self, node):
+        if self.lines is None:
+            return ast.get_source_segment(self.text, node)
+        try:
+            first, last = node.lineno - 1, node.end_lineno - 1
+            start, end = node.col_offset, node.end_col_offset
+        except (AttributeError, TypeError):
+            return None
+        if end is None or not 0 <= first <= last < len(self.lines):
+            return None
+        if first == last:
+            return self.lines[first].encode()[start:end].decode()
+        return "".join([self.lines[first].encode()[start:].decode()] + self.lines[first + 1:last]
+                       + [self.lines[last].encode()[:end].decode()])
 
 
 class Asserts(ast.NodeTransformer):
@@ -20,31 +44,38 @@ class Asserts(ast.NodeTransformer):
 
     def visit_Assert(self, node):
         index = len(self.items)
-        self.items.append(ast.get_source_segment(self.source, node) or "assert (line %d)" % node.lineno)
+        self.items.append(self.source.segment(node) or "assert (line %d)" % node.lineno)
+        # Every new node gets the statement's location (cheaper than ast.fix_missing_locations on the tree).
+        at = {"lineno": node.lineno, "col_offset": node.col_offset, "end_lineno": node.end_lineno,
+              "end_col_offset": node.end_col_offset}
+
+        def name(id, store=False):
+            return ast.Name(id, ast.Store() if store else ast.Load(), **at)
+
+        def const(value):
+            return ast.Constant(value, **at)
+
         test = node.test
         body, has_left = [], False
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
-            body.append(ast.Assign([ast.Name("_envrun_left", ast.Store())], test.left))
-            test = ast.Compare(ast.Name("_envrun_left", ast.Load()), test.ops, test.comparators)
+            body.append(ast.Assign([name("_envrun_left", True)], test.left, **at))
+            test = ast.Compare(name("_envrun_left"), test.ops, test.comparators, **at)
             has_left = True
-        body.append(ast.Assign([ast.Name("_envrun_ok", ast.Store())],
-                               ast.Call(ast.Name("bool", ast.Load()), [test], [])))
+        body.append(ast.Assign([name("_envrun_ok", True)], ast.Call(name("bool"), [test], [], **at), **at))
 
         def record(ok, err, left):
-            return ast.Expr(ast.Call(ast.Name("_envrun_record", ast.Load()),
-                                     [ast.Constant(index), ok, err, ast.Constant(has_left), left], []))
+            return ast.Expr(ast.Call(name("_envrun_record"), [const(index), ok, err, const(has_left), left], [],
+                                     **at), **at)
 
         handlers = [
-            ast.ExceptHandler(ast.Name("_envrun_Deadline", ast.Load()), "_envrun_error",
-                              [record(ast.Constant(False), ast.Name("_envrun_error", ast.Load()),
-                                      ast.Constant(None)), ast.Raise()]),
-            ast.ExceptHandler(ast.Name("BaseException", ast.Load()), "_envrun_error",
-                              [record(ast.Constant(False), ast.Name("_envrun_error", ast.Load()),
-                                      ast.Constant(None))]),
+            ast.ExceptHandler(name("_envrun_Deadline"), "_envrun_error",
+                              [record(const(False), name("_envrun_error"), const(None)), ast.Raise(**at)], **at),
+            ast.ExceptHandler(name("BaseException"), "_envrun_error",
+                              [record(const(False), name("_envrun_error"), const(None))], **at),
         ]
-        left = ast.Name("_envrun_left", ast.Load()) if has_left else ast.Constant(None)
-        orelse = [record(ast.Name("_envrun_ok", ast.Load()), ast.Constant(None), left)]
-        return ast.copy_location(ast.Try(body, handlers, orelse, []), node)
+        left = name("_envrun_left") if has_left else const(None)
+        orelse = [record(name("_envrun_ok"), const(None), left)]
+        return ast.Try(body, handlers, orelse, [], **at)
 
 
 def describe(exc):
@@ -116,6 +147,7 @@ def task_prelude(prelude, entry):
 
 
 def run_statements(tree, source, filename, ns, tally):
+    source = Source(source)
     for stmt in tree.body:
         code = compile(ast.Module([stmt], []), filename, "exec")
         try:
@@ -123,7 +155,7 @@ def run_statements(tree, source, filename, ns, tally):
         except Deadline:
             raise
         except BaseException as e:
-            tally.crash(ast.get_source_segment(source, stmt) or filename, e)
+            tally.crash(source.segment(stmt) or filename, e)
 
 
 def run_tests(prog, names, spec, tree, tally):
@@ -148,25 +180,47 @@ def run_tests(prog, names, spec, tree, tally):
             tally.crash("check(%s)" % entry, e)
 
 
-class Drain(threading.Thread):
-    """Keeps the first OUTPUT_CAP bytes U writes to its stdout/stderr, for feedback."""
+class Drain:
+    """Keeps the first OUTPUT_CAP bytes U writes to its stdout/stderr, for feedback. Read while T waits for U
+    (`wait`), so U never blocks on a full pipe while T waits for its reply; no thread (starting one cost T
+    about a millisecond per item)."""
 
-    def __init__(self, fd):
-        super().__init__(daemon=True)
-        self.fd, self.buf, self.total = fd, bytearray(), 0
-        self.start()
+    def __init__(self, fd, sock_fd):
+        os.set_blocking(fd, False)  # T's end only: U's end of the pipe stays blocking
+        self.fd, self.sock_fd, self.buf, self.total, self.open = fd, sock_fd, bytearray(), 0, True
+        self.poller = select.poll()
+        self.poller.register(fd, select.POLLIN)
+        self.poller.register(sock_fd, select.POLLIN)
 
-    def run(self):
-        while True:
+    def pump(self):
+        """Reads what U has written so far, without blocking."""
+        while self.open:
             try:
                 b = os.read(self.fd, 65536)
-            except OSError:
+            except BlockingIOError:
                 return
+            except OSError:
+                b = b""
             if not b:
+                self.open = False
+                self.poller.unregister(self.fd)
                 return
             self.total += len(b)
             if len(self.buf) < OUTPUT_CAP:
                 self.buf += b[:OUTPUT_CAP - len(self.buf)]
+
+    def wait(self, deadline):
+        """Returns once U's socket is readable (or closed), draining U's output meanwhile; Timeout at `deadline`."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Timeout()
+            ready = self.poller.poll(max(1, int(left * 1000) + 1))
+            for fd, _ in ready:
+                if fd == self.fd:
+                    self.pump()
+            if any(fd == self.sock_fd for fd, _ in ready):
+                return
 
     def text(self):
         s = bytes(self.buf).decode("utf-8", "replace")
@@ -197,8 +251,8 @@ def harden():
 
 def judge(pid, sock, output, spec, start):
     tests = spec["tests"]
-    rewriter = Asserts(tests)
-    tree = ast.fix_missing_locations(rewriter.visit(ast.parse(tests, "<tests>")))
+    rewriter = Asserts(Source(tests))
+    tree = rewriter.visit(ast.parse(tests, "<tests>"))
     if not rewriter.items:
         return {"status": "harness_error", "detail": "the tests contain no assert statement"}
     if spec.get("setup"):
@@ -212,7 +266,7 @@ def judge(pid, sock, output, spec, start):
     except (ImportError, OSError):
         pass
     deadline = start + spec["budget_ms"] / 1000.0
-    prog = Program(pid, sock, deadline, cpu_limit)
+    prog = Program(pid, sock, deadline, cpu_limit, output.wait)
 
     def alarm(signum, frame):
         # Only T's own timer ends the run: a SIGALRM that U sends early changes nothing.
@@ -233,7 +287,7 @@ def judge(pid, sock, output, spec, start):
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
     prog.stop("the tests finished")
-    time.sleep(0)  # let the drain thread see EOF
+    output.pump()
     verdict, kind, text = prog.event or ("ok", None, None)
     parts = [tally.first] if tally.first else []
     if text:
@@ -259,6 +313,7 @@ def printable(value):
 
 
 def main():
+    started = process_started()  # the time budget counts from this process's start (exec, or fork when warm)
     nonce, result, pid = None, None, None
     try:
         harden()
@@ -277,20 +332,19 @@ def main():
                 run_untrusted(program, sock_u.detach(), out_w)
             finally:
                 os._exit(1)
-        start = STARTED
         sock_u.close()
         os.close(out_w)
         try:
             os.setpgid(pid, pid)
         except OSError:
             pass
-        output = Drain(out_r)
+        output = Drain(out_r, sock_t.fileno())
         spec = json.loads(read_frame_fd(0))  # only now: U's memory never held the tests or the nonce
         nonce = spec["nonce"]
         SANDBOXED[0] = spec.get("sandboxed") is True
         if type(nonce) is not str or not nonce.isalnum():
             raise ValueError("bad nonce")
-        result = judge(pid, sock_t, output, spec, start)
+        result = judge(pid, sock_t, output, spec, started)
     except BaseException:
         detail = traceback.format_exc()
         sys.stderr.write(detail)
@@ -309,4 +363,5 @@ def main():
     os._exit(0)
 
 
-main()
+if __name__ == "__main__":  # the bundle run as a job's program; a warm worker loads it and calls main() per job
+    main()

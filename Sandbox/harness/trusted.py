@@ -95,8 +95,8 @@ def wait_status(status, rusage, cpu_limit, when):
 class Program:
     """T's handle on U: requests over the socket, U's fate, and the first abnormal event."""
 
-    def __init__(self, pid, sock, deadline, cpu_limit):
-        self.pid, self.sock, self.deadline, self.cpu_limit = pid, sock, deadline, cpu_limit
+    def __init__(self, pid, sock, deadline, cpu_limit, waiter=None):
+        self.pid, self.sock, self.deadline, self.cpu_limit, self.waiter = pid, sock, deadline, cpu_limit, waiter
         self.gone = None     # why U no longer answers
         self.event = None    # (verdict, time_limit_kind, text) of the first abnormal event
         self.refs = {}
@@ -149,7 +149,7 @@ class Program:
     def hello(self):
         """Wait for U to load the program; its top-level callables, or None when it failed."""
         try:
-            msg = recv_frame(self.sock, self.deadline)
+            msg = recv_frame(self.sock, self.deadline, self.waiter)
         except Timeout:
             self.timed_out()
             return None
@@ -195,7 +195,7 @@ class Program:
         msg["id"] = self.next_id
         try:
             send_frame(self.sock, msg)
-            reply = recv_frame(self.sock, self.deadline)
+            reply = recv_frame(self.sock, self.deadline, self.waiter)
         except Timeout:
             self.timed_out()
             raise ProgramGone(self.gone)

@@ -137,6 +137,9 @@ public struct SandboxPolicy: Sendable {
     public let seccomp: [String: SeccompPolicy]
     /// Source of the warm-pool worker (`Sandbox/warm/zygote.py`).
     public let zygoteSource: String
+    /// The assert-test harness of `Sandbox/harness/`, which the warm workers load once (nil when the folder is
+    /// absent: harness jobs then run as ordinary programs).
+    public let harness: AssertHarness?
 
     public static func load(from directory: URL) throws -> SandboxPolicy {
         let dec = JSONDecoder()
@@ -172,8 +175,11 @@ public struct SandboxPolicy: Sendable {
         guard let zygote = try? String(contentsOf: zygoteURL, encoding: .utf8) else {
             throw EnvrunError(.notFound, "missing warm worker source", field: zygoteURL.path)
         }
+        let harnessDir = directory.appendingPathComponent("harness")
+        let harness = fm.fileExists(atPath: harnessDir.appendingPathComponent("supervisor.py").path)
+            ? try AssertHarness(directory: harnessDir) : nil
         return SandboxPolicy(directory: directory, languages: languages, limits: limits, seccomp: seccomp,
-                             zygoteSource: zygote)
+                             zygoteSource: zygote, harness: harness)
     }
 
     /// Finds `Sandbox/`: `$ENVRUN_SANDBOX_DIR`, then upwards from the working directory and from the

@@ -25,7 +25,9 @@ final class WarmWorker: @unchecked Sendable {
     }
 
     /// Starts a worker in `slot`. Returns nil and an error text when the sandbox set-up failed.
-    static func start(slot: Slot, layout: SandboxLayout, source: String, program: SeccompProgram)
+    /// `harness`: the assert-test harness bundle the worker loads once (its argument), so that a job whose
+    /// program is that bundle forks the loaded supervisor instead of compiling and importing it again.
+    static func start(slot: Slot, layout: SandboxLayout, source: String, harness: String?, program: SeccompProgram)
         -> (WarmWorker?, String?)
     {
         var sp: [Int32] = [-1, -1]
@@ -40,7 +42,7 @@ final class WarmWorker: @unchecked Sendable {
                                     stack_bytes: -1, core_bytes: 0)
         slot.warmCgroup?.prepare(memoryBytes: 512 * 1_048_576, pids: 64)
         var (rc, res, err) = spawnSandbox(
-            argv: ["/usr/bin/python3", "-I", "-c", source], slot: slot, layout: layout, limits: limits,
+            argv: ["/usr/bin/python3", "-I", "-c", source] + (harness.map { [$0] } ?? []), slot: slot, layout: layout, limits: limits,
             program: program, stdio: (devnull, devnull, devnull), keepFd: sp[1], withInit: false, cgroup: slot.warmCgroup)
         if rc != 0 {
             close(sp[0])
@@ -61,8 +63,9 @@ final class WarmWorker: @unchecked Sendable {
         return (worker, nil)
     }
 
-    /// Runs one job (blocking). The program is already in the slot's work dir.
-    func run(_ spec: PhaseSpec, file: String, slot: Slot) -> RawOutcome {
+    /// Runs one job (blocking). The program is already in the slot's work dir. `harness`: the program is the
+    /// harness bundle this worker was started with; the job runs the loaded copy.
+    func run(_ spec: PhaseSpec, file: String, harness: Bool = false, slot: Slot) -> RawOutcome {
         var out = RawOutcome()
         jobs += 1
         let cg = slot.warmCgroup
@@ -81,7 +84,7 @@ final class WarmWorker: @unchecked Sendable {
         // Built by hand: JSONSerialization cost ~0.1 ms per job, as much as the rest of this side.
         let msg = Array(("{\"file\": \"\(Self.jsonEscaped(file))\", \"cpu_sec\": \(l.cpu_sec), \"as_bytes\": \(l.as_bytes), "
             + "\"fsize_bytes\": \(l.fsize_bytes), \"nofile\": \(l.nofile), \"nproc\": \(l.nproc + 1), "
-            + "\"stack_bytes\": \(l.stack_bytes), \"core_bytes\": 0}").utf8)
+            + "\"stack_bytes\": \(l.stack_bytes), \"core_bytes\": 0\(harness ? ", \"harness\": true" : "")}").utf8)
         let fds = [pipes.stdinRead, pipes.stdoutWrite, pipes.stderrWrite]
         let sent = msg.withUnsafeBytes { envrun_send_fds(control, $0.baseAddress, $0.count, fds, 3) }
         pipes.closeChildEnds()

@@ -286,7 +286,7 @@ def judge(pid, sock, output, spec, start):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr = saved
-    prog.stop("the tests finished")
+    prog.stop("the tests finished", reap=False)
     output.pump()
     verdict, kind, text = prog.event or ("ok", None, None)
     parts = [tally.first] if tally.first else []

@@ -60,6 +60,8 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
     private let closed = ManagedAtomicFlag()
     /// Compile steps run so far (tests check that a multi-run request compiles once).
     let compiles = LockedCounter()
+    /// Jobs run on the preloaded harness so far (tests check which path ran).
+    public let harnessJobs = LockedCounter()
     /// The harness bundle the warm workers load (nil: not preloaded).
     private var harnessSource: String? { configuration.preloadHarness ? policy.harness?.source : nil }
 
@@ -398,8 +400,9 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
                     slot.warm = w
                     if w == nil { return ExecResult(verdict: .sandboxError, detail: err) }
                 }
-                outcome = slot.warm!.run(spec, file: lang.sourceFile,
-                                         harness: isHarness(req.source), slot: slot)
+                let harness = isHarness(req.source)
+                if harness { harnessJobs.increment() }
+                outcome = slot.warm!.run(spec, file: lang.sourceFile, harness: harness, slot: slot)
                 if !outcome.notDelivered { break }
             }
             if outcome.workerDied {
@@ -426,10 +429,10 @@ public final class SandboxExecutor: MultiRunExecutor, @unchecked Sendable {
     }
 }
 
-final class LockedCounter: @unchecked Sendable {
+public final class LockedCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
-    var value: Int { lock.withLock { count } }
+    public var value: Int { lock.withLock { count } }
     func increment() { lock.withLock { count += 1 } }
 }
 

@@ -26,7 +26,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print side-by-side figures and ratios measured in one run.",
         subcommands: [
             BenchExecCommand.self, BenchVerifyCommand.self, BenchRMCommand.self, BenchServeCommand.self,
-            BenchLoadCommand.self, BenchGRMCommand.self, BenchTrainCommand.self,
+            BenchLoadCommand.self, BenchGRMCommand.self, BenchTrainCommand.self, BenchJudgeCommand.self,
         ]
     )
 }

@@ -9,7 +9,7 @@ public struct SandboxJudge: CodeJudge {
         public var pythonLanguages: [String]
         /// Wall limit of an assert-harness job when the caller's limits leave it unset.
         public var defaultWallMs: Int
-        /// Processes the harness job may have when the caller's limits leave it unset (T, U, T's reader thread).
+        /// Processes the harness job may have when the caller's limits leave it unset (T, U, and whatever U starts).
         public var harnessProcesses: Int
         /// Characters of input, expected and actual output quoted in stdin/stdout feedback.
         public var feedbackChars: Int

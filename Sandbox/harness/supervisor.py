@@ -192,9 +192,12 @@ class Drain:
         self.poller.register(fd, select.POLLIN)
         self.poller.register(sock_fd, select.POLLIN)
 
-    def pump(self):
-        """Reads what U has written so far, without blocking."""
-        while self.open:
+    def pump(self, reads=64):
+        """Reads what U has written so far, without blocking, in at most `reads` reads (a U that writes without
+        end must not keep T here)."""
+        for _ in range(reads):
+            if not self.open:
+                return
             try:
                 b = os.read(self.fd, 65536)
             except BlockingIOError:
@@ -218,7 +221,7 @@ class Drain:
             ready = self.poller.poll(max(1, int(left * 1000) + 1))
             for fd, _ in ready:
                 if fd == self.fd:
-                    self.pump()
+                    self.pump(reads=1)
             if any(fd == self.sock_fd for fd, _ in ready):
                 return
 

@@ -107,6 +107,32 @@ extension SandboxSuites {
             }
         }
 
+        /// T reads U's output while it waits for U's replies (no thread): a call that writes far more than a pipe
+        /// holds before it returns, and a thread that writes without end, must not block U or keep T draining.
+        @Test(arguments: Path.allCases)
+        func largeOutputDuringACallIsDrained(path: Path) async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge(path) { judge in
+                let secret = JudgeFixture.secret()
+                let program = """
+                    import sys, threading
+                    def spam():
+                        while True:
+                            sys.stderr.write("y" * 65536)
+                    def f(x):
+                        if x == 4:
+                            threading.Thread(target=spam, daemon=True).start()
+                        sys.stdout.write("x" * (4 << 20))
+                        return \(secret - 3) + x
+                    """
+                let outcome = await judge.judge(
+                    language: "python", program: program,
+                    tests: AssertTests(tests: JudgeExploitTests.tests(secret), entryPoint: "f"),
+                    limits: ExecLimits(wallMs: 6_000))
+                #expect(outcome.passed == 2 && outcome.total == 2 && outcome.verdict == .ok, "\(path): \(outcome)")
+            }
+        }
+
         /// U has T's uid and may signal it: a signal must not pick T's verdict (SIGXCPU would read as a
         /// time limit, SIGSYS as a security violation), and an early SIGALRM must not end T's run; an escaped
         /// grandchild (setpgid) must not outlive T.

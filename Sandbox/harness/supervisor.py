@@ -271,9 +271,14 @@ def judge(pid, sock, output, spec, start):
     deadline = start + spec["budget_ms"] / 1000.0
     prog = Program(pid, sock, deadline, cpu_limit, output.wait)
 
+    fired = [False]
+
     def alarm(signum, frame):
-        # Only T's own timer ends the run: a SIGALRM that U sends early changes nothing.
-        if time.monotonic() >= deadline:
+        # Only T's own timer ends the run: a SIGALRM that U sends early changes nothing. And only once: a
+        # second Deadline (U's SIGALRMs, or T's timer) raised while T handles the first escaped judge() as a
+        # harness_error, a masked sandbox_error a timed-out program could pick instead of its time_limit.
+        if not fired[0] and time.monotonic() >= deadline:
+            fired[0] = True
             raise Deadline()
 
     signal.signal(signal.SIGALRM, alarm)

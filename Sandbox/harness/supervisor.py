@@ -271,24 +271,26 @@ def judge(pid, sock, output, spec, start):
     deadline = start + spec["budget_ms"] / 1000.0
     prog = Program(pid, sock, deadline, cpu_limit, output.wait)
 
-    fired = [False]
+    armed = [True]
 
     def alarm(signum, frame):
-        # Only T's own timer ends the run: a SIGALRM that U sends early changes nothing. And only once: a
-        # second Deadline (U's SIGALRMs, or T's timer) raised while T handles the first escaped judge() as a
-        # harness_error, a masked sandbox_error a timed-out program could pick instead of its time_limit.
-        if not fired[0] and time.monotonic() >= deadline:
-            fired[0] = True
+        # Only T's own timer ends the run: a SIGALRM that U sends early changes nothing. And only once, and
+        # only inside the try below: a Deadline raised anywhere else (a second one while T handles the first,
+        # from U's SIGALRMs or T's timer; one as the tests end) escaped judge() as a harness_error, a masked
+        # sandbox_error that a timed-out program could pick instead of its time_limit.
+        if armed[0] and time.monotonic() >= deadline:
+            armed[0] = False
             raise Deadline()
 
-    signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic() + 0.05))
     saved = sys.stdout, sys.stderr
     try:
+        signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic() + 0.05))
         names = prog.hello()
         if names is not None:
             sys.stdout = sys.stderr = open(os.devnull, "w")
             run_tests(prog, names, spec, tree, tally)
+        armed[0] = False
     except Deadline:
         prog.timed_out()
     finally:

@@ -284,7 +284,7 @@ extension SandboxSuites {
                     if os.fork() == 0:
                         while True:
                             pass
-                time.sleep(1.6)
+                time.sleep(3)  # long enough for the spinners to pass 1 s of CPU on a loaded machine
                 print("main done")
                 """
             for warm in [false, true] {

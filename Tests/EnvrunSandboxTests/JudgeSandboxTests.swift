@@ -166,6 +166,45 @@ extension SandboxSuites {
             }
         }
 
+        /// Review finding (a reward hack): a timed-out program whose child floods T with SIGALRM, and whose
+        /// memory makes U slow to die, raised a second `Deadline` inside T's handling of the first, which
+        /// escaped as `harness_error`, a masked `sandbox_error`: the policy turned its reward of 0 into a sample
+        /// the trainer drops. Every such item must be the program's own time limit.
+        @Test(arguments: Path.allCases)
+        func aSIGALRMFloodAfterTheDeadlineIsStillATimeLimit(path: Path) async throws {
+            if skipUnlessRoot() { return }
+            try await withJudge(path) { judge in
+                let program = """
+                    import os, signal, time
+                    T = os.getppid()
+                    if os.fork() == 0:
+                        while True:
+                            try:
+                                os.kill(T, signal.SIGALRM)
+                            except OSError:
+                                os._exit(0)
+                    # Pages U alone holds: tearing them down keeps T in waitpid past its own timer (+50 ms).
+                    ballast = bytearray(b"\\x01") * (900 << 20)
+                    def f(x):
+                        time.sleep(60)
+                    """
+                let tests = AssertTests(tests: "assert f(1) is None\nassert f(2) is None\n", entryPoint: "f")
+                let limits = ExecLimits(wallMs: 3_000, memoryMB: 2_048)
+                let outcomes = await withTaskGroup(of: JudgeOutcome.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask {
+                            await judge.judge(language: "python", program: program, tests: tests, limits: limits)
+                        }
+                    }
+                    return await group.reduce(into: []) { $0.append($1) }
+                }
+                for outcome in outcomes {
+                    #expect(outcome.verdict == .timeLimit && outcome.passed == 0 && outcome.total == 2,
+                            "\(path): \(outcome.verdict) \(outcome.passed)/\(outcome.total) \(outcome.feedback ?? "")")
+                }
+            }
+        }
+
         /// Text with a lone surrogate (valid in Python, not in strict JSON) from a failing program must leave
         /// a readable verdict: the program's failure, never `sandbox_error` (a free retry for the policy).
         @Test(arguments: Path.allCases)
